@@ -1,0 +1,39 @@
+"""Settings of the local launcher (`make run`, `make shell`, `make test`), in one place.
+
+Read from the environment or a `.env` file (never committed); every value has a
+working default so that `make run` needs no manual step on a fresh machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseSettings, SecretStr
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RunSettings(BaseSettings):
+    # Redis for trackers, locks and (later) handoff. Unset: an embedded Redis is started.
+    redis_url: Optional[str] = None
+    embedded_redis_port: int = 6389
+    # Rasa server (REST channel + HTTP API) and action server.
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    # Token for Rasa's HTTP API. Unset: generated once into var/rasa_token.
+    rasa_token: Optional[SecretStr] = None
+    var_dir: Path = PROJECT_ROOT / "var"
+
+    class Config:
+        env_file = PROJECT_ROOT / ".env"
+        env_file_encoding = "utf-8"
+
+    @property
+    def action_server_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
