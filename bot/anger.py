@@ -101,7 +101,10 @@ class AngerScorer(GraphComponent):
         if self._model is None:
             raise RuntimeError("AngerScorer used before training")
         threshold = float(self._config["threshold"])
-        scores = self._model.scores([message.get(TEXT) or "" for message in messages])
-        for message, score in zip(messages, scores):
+        texts = [(message.get(TEXT) or "").strip() for message in messages]
+        scores = iter(self._model.scores([text for text in texts if text]))
+        for message, text in zip(messages, texts):
+            # Nothing written is nothing to be angry about.
+            score = next(scores) if text else 0.0
             message.set(ANGER, anger_result(score, threshold), add_to_output=True)
         return messages

@@ -29,6 +29,7 @@ from scripts.settings import PROJECT_ROOT
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 DICTIONARY_DIR = PROJECT_ROOT / "bot" / "dictionary"
 ANNOTATED_WORDS = DICTIONARY_DIR / "annotated.txt"
+DEV_SPLIT = PROJECT_ROOT / "data" / "eval" / "nlu.yml"
 NEAR_DUPLICATE_SIMILARITY = 0.9
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -91,6 +92,12 @@ def near_duplicates(examples: List[Example]) -> List[Tuple[str, str]]:
     return pairs
 
 
+def dev_split_leaks(training: List[Example], dev: List[Example]) -> List[str]:
+    """Dev-split examples whose skeleton also appears in the training data."""
+    trained = {skeleton(e.text) for e in training}
+    return [e.text for e in dev if skeleton(e.text) in trained]
+
+
 def token_boundaries(text: str) -> Tuple[Set[int], Set[int]]:
     import jieba
 
@@ -151,6 +158,7 @@ def main() -> int:
         "examples under two intents": conflicting_intents(examples),
         "near-duplicates": near_duplicates(examples),
         "entities off token boundaries": misaligned_entities(examples),
+        "dev-split examples also trained on": dev_split_leaks(examples, load_examples(DEV_SPLIT)),
     }
     for title, problems in report.items():
         print(f"{title}: {len(problems)}")

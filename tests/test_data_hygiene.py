@@ -1,0 +1,73 @@
+"""The training data itself: coverage, no conflicts, no near-duplicates, entities on token boundaries."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa.shared.core.domain import Domain
+
+from scripts.data_hygiene import (
+    DEV_SPLIT,
+    Example,
+    conflicting_intents,
+    dev_split_leaks,
+    load_examples,
+    misaligned_entities,
+    near_duplicates,
+)
+
+AFTER_SALES = {"report_broken", "report_not_received", "report_wrong_item", "changed_mind", "ask_refund_status",
+               "ask_policy", "inform", "request_human", "complain"}
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return load_examples()
+
+
+def test_every_intent_has_enough_examples_in_its_own_file(examples):
+    for intent in Domain.load("domain.yml").intents:
+        path = Path("data/nlu") / f"{intent}.yml"
+        blocks = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+        assert {b["intent"] for b in blocks} == {intent}, path
+        count = sum(e.intent == intent for e in examples)
+        assert count >= (80 if intent in AFTER_SALES else 30), (intent, count)
+
+
+def test_no_example_under_two_intents(examples):
+    assert conflicting_intents(examples) == {}
+
+
+def test_conflict_detection_sees_through_punctuation_and_emoji():
+    assert conflicting_intents([Example("真人", "request_human", ()), Example("真人？🙂", "bot_challenge", ())])
+
+
+def test_no_near_duplicates(examples):
+    assert near_duplicates(examples) == []
+
+
+def test_entities_fall_on_jieba_token_boundaries(examples):
+    assert misaligned_entities(examples) == []
+
+
+def test_misalignment_is_detected():
+    assert misaligned_entities([Example("游戏点卡没到账", "report_not_received", ((2, 4, "product"),))])
+
+
+def test_dev_split_is_not_trained_on(examples):
+    assert dev_split_leaks(examples, load_examples(DEV_SPLIT)) == []
+
+
+def test_every_resolution_annotation_maps_to_a_canonical_value():
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data("data/nlu")
+    synonyms = {k.lower(): v for k, v in data.entity_synonyms.items()}
+    canonical = {"refund", "exchange", "reship", "repair", "partial_refund"}
+    unmapped = {
+        e["value"]
+        for m in data.intent_examples
+        for e in m.get("entities") or []
+        if e["entity"] == "resolution" and synonyms.get(str(e["value"]).lower(), e["value"]) not in canonical
+    }
+    assert unmapped == set()
