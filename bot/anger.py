@@ -103,7 +103,7 @@ class AngerScorer(GraphComponent):
         threshold = float(self._config["threshold"])
         texts = [(message.get(TEXT) or "").strip() for message in messages]
         scores = iter(self._model.scores([text for text in texts if text]))
-        for message, text in zip(messages, texts):
+        for message, text in zip(messages, texts, strict=False):
             # Nothing written is nothing to be angry about.
             score = next(scores) if text else 0.0
             message.set(ANGER, anger_result(score, threshold), add_to_output=True)

@@ -55,7 +55,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def _featurize(self, messages: List[Message]) -> None:
         messages = [m for m in messages if m.get(TEXT)]
-        for message, vector in zip(messages, self._embed([m.get(TEXT) for m in messages])):
+        for message, vector in zip(messages, self._embed([m.get(TEXT) for m in messages]), strict=False):
             tokens = message.get(TOKENS_NAMES[TEXT]) or []
             sequence = np.tile(vector, (max(len(tokens), 1), 1))
             self.add_features_to_message(sequence, vector[np.newaxis, :], TEXT, message)

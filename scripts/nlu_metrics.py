@@ -57,16 +57,16 @@ def intent_metrics(gold: Sequence[str], predicted: Sequence[str]) -> Dict[str, f
     labels = sorted(set(gold))
     per_intent = []
     for label in labels:
-        tp = sum(g == p == label for g, p in zip(gold, predicted))
-        fp = sum(p == label and g != label for g, p in zip(gold, predicted))
-        fn = sum(g == label and p != label for g, p in zip(gold, predicted))
+        tp = sum(g == p == label for g, p in zip(gold, predicted, strict=False))
+        fp = sum(p == label and g != label for g, p in zip(gold, predicted, strict=False))
+        fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=False))
         per_intent.append(_f1(tp, fp, fn)["f1"])
     total = len(gold) or 1
     return {
-        "intent_accuracy": sum(g == p for g, p in zip(gold, predicted)) / total,
+        "intent_accuracy": sum(g == p for g, p in zip(gold, predicted, strict=False)) / total,
         "intent_macro_f1": sum(per_intent) / len(per_intent) if per_intent else 0.0,
         "fallback_rate": sum(p == FALLBACK_INTENT for p in predicted) / total,
-        "confidently_wrong": sum(p != g and p != FALLBACK_INTENT for g, p in zip(gold, predicted)) / total,
+        "confidently_wrong": sum(p != g and p != FALLBACK_INTENT for g, p in zip(gold, predicted, strict=False)) / total,
     }
 
 
@@ -74,7 +74,7 @@ def entity_metrics(gold: Sequence[Sequence[Tuple[str, str]]], predicted: Sequenc
     figures = {}
     for entity_type in ENTITY_TYPES:
         tp = fp = fn = 0
-        for gold_entities, predicted_entities in zip(gold, predicted):
+        for gold_entities, predicted_entities in zip(gold, predicted, strict=False):
             g = Counter(v for t, v in gold_entities if t == entity_type)
             p = Counter(v for t, v in predicted_entities if t == entity_type)
             tp += sum((g & p).values())
@@ -86,9 +86,9 @@ def entity_metrics(gold: Sequence[Sequence[Tuple[str, str]]], predicted: Sequenc
 
 def anger_metrics(examples: Sequence[AngerExample], parse: Parse) -> Dict[str, float]:
     predicted = [bool(parse(e.text).get("anger", {}).get("angry")) for e in examples]
-    tp = sum(p and e.angry for p, e in zip(predicted, examples))
-    fp = sum(p and not e.angry for p, e in zip(predicted, examples))
-    fn = sum(not p and e.angry for p, e in zip(predicted, examples))
+    tp = sum(p and e.angry for p, e in zip(predicted, examples, strict=False))
+    fp = sum(p and not e.angry for p, e in zip(predicted, examples, strict=False))
+    fn = sum(not p and e.angry for p, e in zip(predicted, examples, strict=False))
     return {f"anger_{k}": v for k, v in _f1(tp, fp, fn).items()}
 
 
@@ -101,7 +101,7 @@ def nlu_metrics(messages: Sequence[LabelledMessage], parse: Parse) -> Tuple[Dict
     figures.update(entity_metrics([m.entities for m in messages], predicted_entities))
     errors = [
         {"text": m.text, "intent": m.intent, "predicted": p, "confidence": round(r["intent"]["confidence"], 3)}
-        for m, p, r in zip(messages, predicted_intents, results)
+        for m, p, r in zip(messages, predicted_intents, results, strict=False)
         if p != m.intent
     ]
     return figures, errors
