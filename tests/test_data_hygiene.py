@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rasa.shared.core.domain import Domain
 
 from scripts.data_hygiene import (
     DEV_SPLIT,
@@ -26,7 +25,9 @@ def examples():
 
 
 def test_every_intent_has_enough_examples_in_its_own_file(examples):
-    for intent in Domain.load("domain.yml").intents:
+    domain_intents = yaml.safe_load(Path("domain.yml").read_text(encoding="utf-8"))["intents"]
+    assert len(domain_intents) == 16
+    for intent in domain_intents:
         path = Path("data/nlu") / f"{intent}.yml"
         blocks = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
         assert {b["intent"] for b in blocks} == {intent}, path

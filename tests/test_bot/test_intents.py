@@ -48,7 +48,8 @@ def test_boundary_pairs(parse, text_a, intent_a, text_b, intent_b):
     assert (parse(text_a)["intent"]["name"], parse(text_b)["intent"]["name"]) == (intent_a, intent_b)
 
 
-def test_every_domain_intent_is_covered_here(nlu):
-    from rasa.shared.core.domain import Domain
+def test_every_domain_intent_is_covered_here():
+    import yaml
 
-    assert set(Domain.load("domain.yml").intents) == set(TYPICAL)
+    with open("domain.yml", encoding="utf-8") as domain:
+        assert set(yaml.safe_load(domain)["intents"]) == set(TYPICAL)
