@@ -31,7 +31,7 @@ import yaml
 
 from bot.anger_data import load_examples as load_anger_examples
 from scripts import rasa_cli
-from scripts.nlu_metrics import intent_metrics, load_labelled, synonym_map
+from scripts.nlu_metrics import intent_metrics, load_dev_split, load_labelled
 from scripts.settings import PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "nlu.json"
@@ -89,7 +89,7 @@ def measure_parsing(model: Path, messages: List[str]) -> Dict:
         parser.parse(text)
         latencies.append((time.perf_counter() - began) * 1000)
     elapsed = time.perf_counter() - started
-    dev = load_labelled(PROJECT_ROOT / rasa_cli.DEV_SPLIT, synonym_map(PROJECT_ROOT / rasa_cli.NLU_DATA))
+    dev = load_dev_split(PROJECT_ROOT)
     predicted = [parser.parse(m.text)["intent"]["name"] for m in dev]
     quantiles = statistics.quantiles(latencies, n=100)
     return {

@@ -25,7 +25,7 @@ import yaml
 from bot.anger_data import load_examples as load_anger_examples
 from scripts import rasa_cli
 from scripts.model_parser import ModelParser
-from scripts.nlu_metrics import anger_metrics, load_labelled, nlu_metrics, synonym_map
+from scripts.nlu_metrics import anger_metrics, load_dev_split, nlu_metrics
 from scripts.settings import PROJECT_ROOT
 
 Pipeline = List[Dict]
@@ -94,7 +94,7 @@ def measure(name: str, transform: Callable[[Pipeline], Pipeline], workdir: Path)
     subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_cli.environment(), check=True, capture_output=True)
     train_seconds = time.monotonic() - started
     parser = ModelParser(workdir / f"{name}.tar.gz")
-    messages = load_labelled(PROJECT_ROOT / rasa_cli.DEV_SPLIT, synonym_map(PROJECT_ROOT / rasa_cli.NLU_DATA))
+    messages = load_dev_split(PROJECT_ROOT)
     latencies: List[float] = []
 
     def timed_parse(text: str) -> Dict:

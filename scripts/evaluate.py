@@ -24,7 +24,7 @@ from bot.anger_data import load_examples as load_anger_examples
 from bot.fingerprint import model_path
 from scripts import rasa_cli
 from scripts.model_parser import ModelParser
-from scripts.nlu_metrics import anger_metrics, load_labelled, nlu_metrics, synonym_map
+from scripts.nlu_metrics import anger_metrics, load_dev_split, nlu_metrics
 from scripts.settings import PROJECT_ROOT
 
 REPORTS = PROJECT_ROOT / "reports"
@@ -65,7 +65,7 @@ def rasa_dev_report(model: Path) -> None:
 
 def our_figures(model: Path) -> Dict:
     parser = ModelParser(model)
-    messages = load_labelled(PROJECT_ROOT / rasa_cli.DEV_SPLIT, synonym_map(PROJECT_ROOT / rasa_cli.NLU_DATA))
+    messages = load_dev_split(PROJECT_ROOT)
     figures, errors = nlu_metrics(messages, parser.parse)
     figures.update(anger_metrics(load_anger_examples(PROJECT_ROOT / rasa_cli.DEV_SPLIT_ANGER), parser.parse))
     parser.close()

@@ -18,6 +18,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 from rasa.shared.nlu.training_data.loading import load_data
 
 from bot.anger_data import AngerExample
+from scripts import rasa_cli
 
 FALLBACK_INTENT = "nlu_fallback"
 ENTITY_TYPES = ("order_id", "phone", "product", "resolution")
@@ -44,6 +45,11 @@ def load_labelled(path: Path, synonyms: Dict[str, str]) -> List[LabelledMessage]
         )
         messages.append(LabelledMessage(example.get("text"), example.get("intent"), entities))
     return messages
+
+
+def load_dev_split(root: Path) -> List[LabelledMessage]:
+    """The dev split (data/eval/nlu.yml), resolution values mapped through the training synonyms."""
+    return load_labelled(root / rasa_cli.DEV_SPLIT, synonym_map(root / rasa_cli.NLU_DATA))
 
 
 def _f1(true_positive: int, false_positive: int, false_negative: int) -> Dict[str, float]:
