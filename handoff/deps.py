@@ -1,0 +1,96 @@
+"""Dependencies of the handoff routes, as Annotated aliases (full-stack-fastapi-template's deps.py style).
+
+Who is calling comes from `Authorization: Bearer <token>`: a shopper or guest token
+(handoff/shopper_tokens.py) or the service token of internal callers (the action server;
+for now also the agents' console).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Optional
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from redis.asyncio import Redis
+
+from handoff.errors import unauthorized
+from handoff.photos import PhotoStore
+from handoff.settings import HandoffSettings
+from handoff.shopper_tokens import InvalidShopperToken, verify_subject
+
+logger = logging.getLogger(__name__)
+
+_bearer = HTTPBearer(auto_error=False)
+BearerDep = Annotated[Optional[HTTPAuthorizationCredentials], Depends(_bearer)]
+
+
+def _settings(request: Request) -> HandoffSettings:
+    return request.app.state.settings
+
+
+def _redis(request: Request) -> Redis:
+    return request.app.state.redis
+
+
+def _photo_store(request: Request) -> PhotoStore:
+    return request.app.state.photo_store
+
+
+SettingsDep = Annotated[HandoffSettings, Depends(_settings)]
+RedisDep = Annotated[Redis, Depends(_redis)]
+PhotoStoreDep = Annotated[PhotoStore, Depends(_photo_store)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A shopper or guest (subject set) or an internal service (is_service)."""
+
+    subject: Optional[str] = None
+    is_service: bool = False
+
+    def may_see_photo_of(self, owner: str) -> bool:
+        return self.is_service or self.subject == owner
+
+
+def _is_service_token(credentials: Optional[HTTPAuthorizationCredentials], settings: HandoffSettings) -> bool:
+    if credentials is None:
+        return False
+    expected = settings.service_token.get_secret_value().encode()
+    return hmac.compare_digest(credentials.credentials.encode(), expected)
+
+
+def _uploader_subject(credentials: Optional[HTTPAuthorizationCredentials], settings: HandoffSettings) -> str:
+    if credentials is None:
+        raise unauthorized("not_authenticated", "身份校验失败，请重新打开聊天")
+    try:
+        return verify_subject(credentials.credentials, settings.shopper_token_secret.get_secret_value())
+    except InvalidShopperToken as error:
+        logger.info("shopper token refused: %s", error.reason)
+        raise unauthorized(error.code, error.message_zh) from error
+
+
+def current_uploader(credentials: BearerDep, settings: SettingsDep) -> str:
+    """The shopper id or "guest:<conversation_id>" of a valid token; 401 otherwise."""
+    return _uploader_subject(credentials, settings)
+
+
+def service_caller(credentials: BearerDep, settings: SettingsDep) -> Caller:
+    """An internal caller holding the service token; 401 otherwise."""
+    if not _is_service_token(credentials, settings):
+        raise unauthorized("service_token_required", "需要服务令牌")
+    return Caller(is_service=True)
+
+
+def photo_viewer(credentials: BearerDep, settings: SettingsDep) -> Caller:
+    """The service, or a shopper/guest (who may see only their own photos)."""
+    if _is_service_token(credentials, settings):
+        return Caller(is_service=True)
+    return Caller(subject=_uploader_subject(credentials, settings))
+
+
+CurrentUploader = Annotated[str, Depends(current_uploader)]
+ServiceCaller = Annotated[Caller, Depends(service_caller)]
+PhotoViewer = Annotated[Caller, Depends(photo_viewer)]

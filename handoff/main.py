@@ -1,0 +1,63 @@
+"""The handoff service: `create_app()` builds the FastAPI app.
+
+Run: `.venv/bin/uvicorn --factory handoff.main:create_app --ws websockets --port 8000`
+(`--ws websockets`: uvicorn's default "auto" needs websockets>=13; Rasa pins websockets 10.4).
+The lifespan opens ONE async Redis client for the whole process (never one per request
+or socket) and the photo store over it; both are closed when the app stops.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Optional
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from handoff.deps import RedisDep
+from handoff.errors import request_validation_handler
+from handoff.photo_images import PhotoLimits
+from handoff.photos import PhotoStore
+from handoff.settings import HandoffSettings, get_settings
+from handoff.shopper import uploads
+
+
+def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = Redis.from_url(settings.redis_url)
+        app.state.redis = client
+        app.state.photo_store = PhotoStore(client, settings.photo_dir, _photo_limits(settings))
+        try:
+            yield
+        finally:
+            await client.close()
+
+    app = FastAPI(title="Shouhou handoff", lifespan=lifespan)
+    app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, request_validation_handler)
+    app.include_router(uploads.router)
+    app.add_api_route("/health", health, methods=["GET"], tags=["health"])
+    return app
+
+
+async def health(redis: RedisDep) -> JSONResponse:
+    """200 when Redis answers, 503 otherwise."""
+    try:
+        await redis.ping()
+    except (RedisError, OSError):
+        return JSONResponse(status_code=503, content={"status": "unavailable", "redis": False})
+    return JSONResponse(content={"status": "ok", "redis": True})
+
+
+def _photo_limits(settings: HandoffSettings) -> PhotoLimits:
+    return PhotoLimits(
+        max_bytes=settings.photo_max_bytes,
+        max_pixels=settings.photo_max_pixels,
+        max_side=settings.photo_max_side,
+    )

@@ -1,0 +1,67 @@
+"""Settings of the handoff service, in one place (pydantic v1 BaseSettings).
+
+Read from the environment or the project's `.env` file (never committed), without a
+prefix: REDIS_URL, PHOTO_DIR, SHOPPER_TOKEN_SECRET, SERVICE_TOKEN, ... Every value has
+a working default for development; the two secrets' defaults are public placeholders,
+so they are refused outside ENV=dev (as full-stack-fastapi-template's
+`_check_default_secret` does).
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Literal
+
+from pydantic import BaseSettings, SecretStr, root_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEV_SHOPPER_TOKEN_SECRET = "dev-only-shopper-token-secret-change-me"
+DEV_SERVICE_TOKEN = "dev-only-service-token-change-me"
+# HS256 keys shorter than the hash (32 bytes) are weak (RFC 7518 section 3.2).
+MIN_SECRET_LENGTH = 32
+
+
+class HandoffSettings(BaseSettings):
+    env: Literal["dev", "prod"] = "dev"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Uploaded evidence photos: re-encoded files on disk, metadata in Redis.
+    photo_dir: Path = PROJECT_ROOT / "var" / "photos"
+    photo_max_bytes: int = 10 * 1024 * 1024
+    photo_max_pixels: int = 40_000_000  # checked from the header, before decoding
+    photo_max_side: int = 2560  # longer side after re-encoding
+    photo_max_per_request: int = 9
+    # Signs the shopper tokens the store's app hands the chat (and the guest tokens we issue).
+    shopper_token_secret: SecretStr = SecretStr(DEV_SHOPPER_TOKEN_SECRET)
+    shopper_token_ttl_seconds: int = 2 * 60 * 60
+    # Bearer token of internal callers: the action server (and, for now, the agents' console).
+    service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
+
+    class Config:
+        env_file = PROJECT_ROOT / ".env"
+        env_file_encoding = "utf-8"
+
+    @root_validator(skip_on_failure=True)
+    def _enforce_real_secrets(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        env = values["env"]
+        _check_secret("SHOPPER_TOKEN_SECRET", values["shopper_token_secret"], DEV_SHOPPER_TOKEN_SECRET, env)
+        _check_secret("SERVICE_TOKEN", values["service_token"], DEV_SERVICE_TOKEN, env)
+        return values
+
+
+def _check_secret(name: str, secret: SecretStr, placeholder: str, env: str) -> None:
+    value = secret.get_secret_value()
+    if value == placeholder:
+        message = f"{name} is the public development placeholder: set a real secret (required unless ENV=dev)"
+        if env != "dev":
+            raise ValueError(message)
+        warnings.warn(message, stacklevel=2)
+    elif env != "dev" and len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{name} must be at least {MIN_SECRET_LENGTH} characters outside ENV=dev")
+
+
+@lru_cache()
+def get_settings() -> HandoffSettings:
+    return HandoffSettings()

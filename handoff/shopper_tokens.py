@@ -1,0 +1,127 @@
+"""Signed identity tokens of the chat: who is talking (pure; no FastAPI, imported by the action server too).
+
+A shopper token is what the store's app hands the chat page: a JWT signed with HS256
+and the shared secret, claims `sub` (the shopper id), `iat` and `exp`. A guest (the
+chat page opened without one) gets a token we issue ourselves, with subject
+"guest:<conversation_id>", so that what a guest uploads is theirs alone.
+
+Verification never trusts the token's header: only HS256 is accepted ("none" and
+every other algorithm are refused), and `exp` is checked against an injectable clock:
+a token is expired from its `exp` second on.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Optional
+
+import jwt
+
+ALGORITHM = "HS256"
+GUEST_PREFIX = "guest:"
+REQUIRED_CLAIMS = ("sub", "iat", "exp")
+# Clocks of the store's app server and ours may differ a little.
+ALLOWED_CLOCK_SKEW_SECONDS = 60
+
+MESSAGE_EXPIRED = "登录已过期，请重新打开聊天"
+MESSAGE_INVALID = "身份校验失败，请重新打开聊天"
+MESSAGE_NOT_A_SHOPPER = "请先登录后再查看订单"
+MESSAGE_NOT_A_GUEST = "身份校验失败，请刷新页面后重试"
+
+
+class InvalidShopperToken(Exception):
+    """A token was refused: `message_zh` is for the shopper, `reason` (English) for the logs,
+    `code` for programs ("token_expired" or "invalid_token")."""
+
+    def __init__(self, reason: str, message_zh: str = MESSAGE_INVALID, code: str = "invalid_token") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message_zh = message_zh
+        self.code = code
+
+
+def issue_shopper_token(shopper_id: str, secret: str, ttl_seconds: int, now: Optional[datetime] = None) -> str:
+    if not shopper_id or shopper_id.startswith(GUEST_PREFIX):
+        raise ValueError(f"not a shopper id: {shopper_id!r}")
+    return _issue(shopper_id, secret, ttl_seconds, now)
+
+
+def issue_guest_token(conversation_id: str, secret: str, ttl_seconds: int, now: Optional[datetime] = None) -> str:
+    if not conversation_id:
+        raise ValueError("a guest token needs the conversation id")
+    return _issue(GUEST_PREFIX + conversation_id, secret, ttl_seconds, now)
+
+
+def verify_subject(token: str, secret: str, now: Optional[datetime] = None) -> str:
+    """The subject of a valid shopper or guest token ("guest:<conversation_id>" for guests)."""
+    claims = _decode(token, secret)
+    _check_times(claims, _timestamp(now))
+    return claims["sub"]
+
+
+def verify_shopper_token(token: str, secret: str, now: Optional[datetime] = None) -> str:
+    """The shopper id of a valid shopper token; guest tokens are refused."""
+    subject = verify_subject(token, secret, now)
+    if is_guest(subject):
+        raise InvalidShopperToken("guest token where a shopper token is required", MESSAGE_NOT_A_SHOPPER)
+    return subject
+
+
+def verify_guest_token(token: str, secret: str, now: Optional[datetime] = None) -> str:
+    """The subject ("guest:<conversation_id>") of a valid guest token; shopper tokens are refused."""
+    subject = verify_subject(token, secret, now)
+    if not is_guest(subject):
+        raise InvalidShopperToken("shopper token where a guest token is required", MESSAGE_NOT_A_GUEST)
+    return subject
+
+
+def is_guest(subject: str) -> bool:
+    return subject.startswith(GUEST_PREFIX)
+
+
+def _issue(subject: str, secret: str, ttl_seconds: int, now: Optional[datetime]) -> str:
+    if ttl_seconds <= 0:
+        raise ValueError("ttl_seconds must be positive")
+    issued_at = _timestamp(now)
+    claims = {"sub": subject, "iat": issued_at, "exp": issued_at + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def _decode(token: str, secret: str) -> dict:
+    """Signature, algorithm and claim presence; times are checked by _check_times with our clock."""
+    options = {"require": list(REQUIRED_CLAIMS), "verify_exp": False, "verify_iat": False, "verify_nbf": False}
+    try:
+        return jwt.decode(token, secret, algorithms=[ALGORITHM], options=options)
+    except jwt.InvalidAlgorithmError as error:
+        raise InvalidShopperToken(f"wrong algorithm: {error}") from error
+    except jwt.InvalidSignatureError as error:
+        raise InvalidShopperToken("bad signature") from error
+    except jwt.MissingRequiredClaimError as error:
+        raise InvalidShopperToken(f"missing {error.claim}") from error
+    except jwt.PyJWTError as error:
+        raise InvalidShopperToken(f"malformed token: {error}") from error
+
+
+def _check_times(claims: dict, now: int) -> None:
+    subject, issued_at, expires_at = claims["sub"], claims["iat"], claims["exp"]
+    if not isinstance(subject, str) or not subject:
+        raise InvalidShopperToken("missing sub: empty subject")
+    if not _is_int(issued_at) or not _is_int(expires_at):
+        raise InvalidShopperToken("malformed token: iat and exp must be integers")
+    if now >= expires_at:
+        raise InvalidShopperToken(f"expired at {expires_at}, now {now}", MESSAGE_EXPIRED, "token_expired")
+    if issued_at > now + ALLOWED_CLOCK_SKEW_SECONDS:
+        raise InvalidShopperToken(f"issued in the future: iat {issued_at}, now {now}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _timestamp(now: Optional[datetime]) -> int:
+    if now is None:
+        return int(time.time())
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return int(now.timestamp())
