@@ -12,6 +12,8 @@ from typing import Dict, Literal, Optional
 
 from pydantic import BaseSettings, Field, SecretStr, root_validator, validator
 
+from handoff.settings import DEV_SERVICE_TOKEN, DEV_SHOPPER_TOKEN_SECRET
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,9 +31,12 @@ class ActionSettings(BaseSettings):
     policy_path: Optional[Path] = None
     # The handoff service's internal API and the token the action server presents to it.
     handoff_url: str = "http://127.0.0.1:8000"
-    service_token: Optional[SecretStr] = None
-    # Secret that signs the in-app shopper tokens (unset: every shopper must identify by order + phone).
-    shopper_token_secret: Optional[SecretStr] = None
+    # Same variables and development defaults as the handoff service (handoff/settings.py), which
+    # refuses the placeholders outside ENV=dev.
+    service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
+    photo_timeout_seconds: float = Field(5.0, gt=0)
+    # Signs the in-app shopper tokens the store's app sends in message metadata.
+    shopper_token_secret: SecretStr = SecretStr(DEV_SHOPPER_TOKEN_SECRET)
 
     class Config:
         env_file = PROJECT_ROOT / ".env"
