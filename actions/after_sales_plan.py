@@ -100,9 +100,9 @@ def required_slots(facts: Facts, policy: Policy) -> List[str]:
     if facts.verification_failures >= MAX_VERIFICATION_FAILURES:
         return []
     slots = ["order_id"]
-    if facts.guest:
-        slots.append("phone")
-    if facts.order is None or (facts.guest and not facts.phone_verified):
+    if facts.guest and not facts.phone_verified:
+        return slots + ["phone"]
+    if facts.order is None:
         return slots
     if facts.reason == Reason.NOT_RECEIVED:
         return slots + _not_received_slots(facts, policy)

@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
-import threading
-import time
 from collections import defaultdict, deque
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
-import uvicorn
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
@@ -29,6 +24,7 @@ from actions.shop.http_repository import idempotency_key
 from actions.shop.models import CaseRequest, CaseStatus
 from actions.shop.repository import CaseTransitionError
 from actions.shop.sqlite_repository import SqliteShopRepository
+from tests.servers import serve_in_thread
 
 FAULTS = ("slow", "503", "503-after", "not-json", "wrong-shape")
 
@@ -133,26 +129,4 @@ def create_contract_app(repository: SqliteShopRepository, token: str, faults: Fa
     return app
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run `app` on a free loopback port in a background thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(
-        app, log_level="warning", lifespan="off", ws="none", timeout_graceful_shutdown=1
-    ))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the contract server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+serve = serve_in_thread  # the contract server runs like every other test server

@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from typing import Callable, Iterator
 
 import httpx
 import pytest
 import redis
-import uvicorn
 
 from actions.clients.photos_client import PhotoClient, PhotoServiceError
 from handoff.main import create_app
 from handoff.settings import HandoffSettings
+from tests.servers import loopback_socket, serve_in_thread, url_of
 from tests.test_handoff import images
 from tests.test_handoff.conftest import SERVICE_TOKEN, bearer
 
 
-def loopback_socket() -> socket.socket:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    return listener
-
-
-def url_of(listener: socket.socket) -> str:
-    host, port = listener.getsockname()
-    return f"http://{host}:{port}"
-
-
 @pytest.fixture()
 def service_url(settings: HandoffSettings, redis_client: redis.Redis) -> Iterator[str]:
-    listener = loopback_socket()
-    # ws="websockets": uvicorn's default "auto" needs websockets>=13, and Rasa pins websockets 10.4.
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", ws="websockets")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield url_of(listener)
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
+    with serve_in_thread(create_app(settings)) as url:
+        yield url
 
 
 def upload_over_http(service_url: str, token: str, data: bytes) -> str:
