@@ -25,6 +25,7 @@ from actions.after_sales_plan import MAX_VERIFICATION_FAILURES, Facts, item_deci
 from actions.case_messages import approved_text, needs_human_text, photos_later_text, refused_text
 from actions.conversation import latest_entity, latest_intent, latest_text, photo_ids_from_metadata, shopper_id
 from actions.forms.facts import load_facts
+from actions.forms.photos import check_photos
 from actions.forms.questions import offered_orders
 from actions.policy.enums import DeliveryState, Outcome
 from actions.policy.rules import Decision, expected_delivery_date
@@ -60,14 +61,24 @@ class ActionStartAfterSales(Action):
         resolution = latest_entity(tracker, "resolution")
         if resolution in {r.value for r in Resolution}:
             events.append(SlotSet("resolution", resolution))
-        photos = photo_ids_from_metadata(tracker)
-        if photos is not None:
-            events.append(SlotSet("photo_ids", photos))
+        events += await self._photos(dispatcher, tracker)
         events.append(SlotSet("order_id", await self._order_id(tracker, reason)))
         answer = answer_policy_question(latest_text(tracker))
         if answer:
             dispatcher.utter_message(text=f"先回答您的问题：{answer}")
         return events
+
+    @staticmethod
+    async def _photos(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """Photos sent with the first message are checked now, like any others."""
+        photos = photo_ids_from_metadata(tracker)
+        if photos is None:
+            return []
+        problem = await check_photos(photos, tracker)
+        if problem:
+            dispatcher.utter_message(text=problem)
+            return []
+        return [SlotSet("photo_ids", photos)]
 
     @staticmethod
     async def _order_id(tracker: Tracker, reason: Reason) -> Optional[str]:

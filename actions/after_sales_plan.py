@@ -92,7 +92,7 @@ def refused_before_asking(facts: Facts, policy: Policy) -> bool:
 
 
 def photos_required(facts: Facts, policy: Policy) -> bool:
-    return facts.item is not None and item_decision(facts, facts.item, policy, photo_count=0).outcome == Outcome.NEEDS_PHOTOS
+    return facts.reason in policy.evidence.photos_required_for
 
 
 def required_slots(facts: Facts, policy: Policy) -> List[str]:
@@ -108,14 +108,12 @@ def required_slots(facts: Facts, policy: Policy) -> List[str]:
         return slots + _not_received_slots(facts, policy)
     if refused_before_asking(facts, policy):
         return slots
+    photos = ["photo_ids"] if photos_required(facts, policy) else []
     if len(facts.order.items) > 1:
         slots.append("item_sku")
     if facts.item is None:
-        return slots
-    slots.append("resolution")
-    if photos_required(facts, policy):
-        slots.append("photo_ids")
-    return slots + ["confirmed"]
+        return slots + photos  # photos sent early are taken (and checked) while the item is asked
+    return slots + ["resolution"] + photos + ["confirmed"]
 
 
 def _not_received_slots(facts: Facts, policy: Policy) -> List[str]:

@@ -1,4 +1,4 @@
-"""Run the assistant locally: Redis, the action server and the Rasa server.
+"""Run the assistant locally: Redis, the handoff service, the action server and the Rasa server.
 
     python -m scripts.run                  # everything; prints how to talk to it (make run)
     python -m scripts.run --shell          # action server + `rasa shell` (make shell)
@@ -59,6 +59,7 @@ def endpoint_environment(redis_url: str, settings: RunSettings) -> Dict[str, str
         "REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
         "REDIS_PASSWORD": parsed.password or "",
         "ACTION_SERVER_URL": settings.action_server_url,
+        "HANDOFF_URL": settings.handoff_url,
     }
 
 
@@ -101,6 +102,28 @@ def action_server_command(settings: RunSettings) -> List[str]:
     return [rasa_cli.executable(), "run", "actions", "--actions", "actions", "--port", str(settings.action_port)]
 
 
+def handoff_command(settings: RunSettings) -> List[str]:
+    # ws="websockets": uvicorn's default needs websockets>=13; Rasa pins websockets 10.4.
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "handoff.main:create_app", "--ws", "websockets",
+        "--host", "127.0.0.1", "--port", str(settings.handoff_port), "--log-level", "warning",
+    ]
+
+
+def demo_store_lines() -> str:
+    """The demo shoppers' story orders (seeding the store when it is missing or stale)."""
+    from actions.settings import get_settings
+    from actions.shop.clock import store_now
+    from actions.shop.seed import STORIES, ensure_seeded, labelled_orders
+
+    settings = get_settings()
+    if settings.shop_backend != "sqlite":
+        return f"    the store's own backend at {settings.shop_api_url}"
+    ensure_seeded(settings.shop_db_path, store_now())
+    labels = labelled_orders(settings.shop_db_path)
+    return "\n".join(f"    {label:<22} {labels.get(label, '-')}  {text}" for label, text in list(STORIES.items())[:7])
+
+
 def rasa_server_command(settings: RunSettings, token: str, model: str, shell: bool = False) -> List[str]:
     common = ["--model", model, "--endpoints", "endpoints.yml", "--port", str(settings.rasa_port)]
     if shell:
@@ -126,7 +149,15 @@ Shouhou is running. Ctrl-C stops everything.
     curl -s "{url}/model/parse?token=$(cat var/rasa_token)" -H 'Content-Type: application/json' \\
          -d '{{"text": "等了三天都没人回！！！"}}'
   Chat in the terminal: stop this and run `make shell`
-  Action server: http://127.0.0.1:{settings.action_port}/health
+  Demo store (var/shop.db; phones and stories in docs/demo-store.md):
+{demo_store_lines()}
+  As the signed-in shopper u1001 (the app's token in the metadata), with an evidence photo:
+    TOKEN=$(.venv/bin/python -m handoff.issue_token u1001)
+    curl -s {settings.handoff_url}/api/photos -F file=@photo.jpg -H "Authorization: Bearer $TOKEN"   # → photo id
+    curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' -d '{{"sender": "u1001-chat", \
+         "message": "奶粉打开全是结块", "metadata": {{"shopper_token": "'$TOKEN'", "photo_ids": ["<photo id>"]}}}}'
+
+  Handoff service: {settings.handoff_url}/health    Action server: http://127.0.0.1:{settings.action_port}/health
   Redis: {redis_url}{embedded}
 """,
         flush=True,
@@ -137,11 +168,14 @@ def serve(settings: RunSettings, env: Dict[str, str], shell: bool) -> int:
     model = model_path()
     if not model.exists():
         sys.exit("error: no trained model for the current data; run `make train`")
-    require_free_port(settings.action_port)
-    require_free_port(settings.rasa_port)
+    for port in (settings.handoff_port, settings.action_port, settings.rasa_port):
+        require_free_port(port)
     processes: List[subprocess.Popen] = []
     signal.signal(signal.SIGTERM, lambda *_: (stop(processes), sys.exit(0)))
     try:
+        handoff = start(handoff_command(settings), env)
+        processes.append(handoff)
+        wait_until_up(f"{settings.handoff_url}/health", handoff, "handoff service")
         actions = start(action_server_command(settings), env)
         processes.append(actions)
         wait_until_up(f"http://127.0.0.1:{settings.action_port}/health", actions, "action server")

@@ -22,6 +22,8 @@ class RunSettings(BaseSettings):
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_port: int = 5055
+    # Handoff service (photo uploads now; chat page and agent console later).
+    handoff_port: int = 8000
     # Token for Rasa's HTTP API. Unset: generated once into var/rasa_token.
     rasa_token: Optional[SecretStr] = None
     var_dir: Path = PROJECT_ROOT / "var"
@@ -33,6 +35,10 @@ class RunSettings(BaseSettings):
     @property
     def action_server_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
+    def handoff_url(self) -> str:
+        return f"http://127.0.0.1:{self.handoff_port}"
 
     @property
     def rasa_url(self) -> str:
