@@ -27,6 +27,7 @@ from actions.conversation import latest_entity, latest_intent, latest_text, phot
 from actions.forms.facts import load_facts
 from actions.forms.photos import check_photos
 from actions.forms.questions import offered_orders
+from actions.item_matching import match_items
 from actions.policy.enums import DeliveryState, Outcome
 from actions.policy.rules import Decision, expected_delivery_date
 from actions.policy_questions import answer_policy_question
@@ -93,6 +94,9 @@ class ActionStartAfterSales(Action):
             orders = offered_orders(await deps.repository().list_orders(shopper), reason)
         except ShopError:
             return None
+        if len(orders) > 1:  # 奶粉结块了: the one order with milk powder on it
+            mention = latest_entity(tracker, "product")
+            orders = [order for order in orders if mention and match_items(mention, order.items)] or orders
         return orders[0].order_id if len(orders) == 1 else None
 
 

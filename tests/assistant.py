@@ -1,0 +1,67 @@
+"""The whole assistant as `make run` starts it, for tests: handoff service, action server, Rasa server.
+
+Each process is a real subprocess on free loopback ports, with its trackers in the tests' Redis
+database and its own freshly seeded demo store, so conversations never see another test's cases.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+from actions.shop.clock import store_now
+from actions.shop.seed import seed
+from scripts import rasa_cli
+from scripts.run import (
+    action_server_command,
+    endpoint_environment,
+    handoff_command,
+    rasa_server_command,
+    stop,
+    wait_until_up,
+)
+from scripts.settings import RunSettings
+
+TOKEN = "test-token-not-a-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Assistant:
+    rasa_url: str
+    handoff_url: str
+    orders: Dict[str, str]  # demo store: story label → order id
+    token: str = TOKEN
+
+
+@contextmanager
+def running_assistant(model: Path, redis_url: str, workdir: Path) -> Iterator[Assistant]:
+    settings = RunSettings(
+        rasa_port=free_port(), action_port=free_port(), handoff_port=free_port(), redis_url=redis_url
+    )
+    shop_db = workdir / "shop.db"
+    orders = seed(shop_db, store_now())
+    env = rasa_cli.environment(
+        {**endpoint_environment(redis_url, settings), "SHOP_DB_PATH": str(shop_db), "PHOTO_DIR": str(workdir / "photos")}
+    )
+    processes: List[subprocess.Popen] = []
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    try:
+        processes.append(subprocess.Popen(handoff_command(settings), env=env, **quiet))
+        wait_until_up(f"{settings.handoff_url}/health", processes[-1], "handoff service")
+        processes.append(subprocess.Popen(action_server_command(settings), env=env, **quiet))
+        wait_until_up(f"http://127.0.0.1:{settings.action_port}/health", processes[-1], "action server")
+        processes.append(subprocess.Popen(rasa_server_command(settings, TOKEN, str(model)), env=env, **quiet))
+        wait_until_up(f"{settings.rasa_url}/", processes[-1], "Rasa server")
+        yield Assistant(settings.rasa_url, settings.handoff_url, orders)
+    finally:
+        stop(processes)
