@@ -2,7 +2,8 @@
 
 Trains config.yml's NLU pipeline and variants of it (one part removed or swapped),
 parses the dev split (data/eval) with each, and writes the comparison table into
-docs/nlu.md between the `compare` markers (and reports/compare.json).
+docs/nlu.md between the `compare` markers (rows measured earlier are kept) and
+bench/results/compare.json.
 
     python -m scripts.compare_pipelines              # every variant (about 30 minutes here)
     python -m scripts.compare_pipelines ours no_char  # some of them
@@ -25,13 +26,14 @@ import yaml
 from bot.anger_data import load_examples as load_anger_examples
 from scripts import rasa_cli
 from scripts.model_parser import ModelParser
-from scripts.nlu_metrics import anger_metrics, load_dev_split, nlu_metrics
+from scripts.nlu_metrics import anger_metrics, entity_stress_metrics, load_dev_split, nlu_metrics
 from scripts.settings import PROJECT_ROOT
 
 Pipeline = List[Dict]
-REPORTS = PROJECT_ROOT / "reports"
+RESULTS = PROJECT_ROOT / "bench" / "results" / "compare.json"  # every variant measured so far
 DOC = PROJECT_ROOT / "docs" / "nlu.md"
 START, END = "<!-- compare:start -->", "<!-- compare:end -->"
+STRESS_START, STRESS_END = "<!-- stress:start -->", "<!-- stress:end -->"
 
 
 def _without(name: str) -> Callable[[Pipeline], Pipeline]:
@@ -105,50 +107,82 @@ def measure(name: str, transform: Callable[[Pipeline], Pipeline], workdir: Path)
 
     figures, _ = nlu_metrics(messages, timed_parse)
     figures.update(anger_metrics(load_anger_examples(PROJECT_ROOT / rasa_cli.DEV_SPLIT_ANGER), parser.parse))
+    figures.update(entity_stress_metrics(PROJECT_ROOT, parser.parse))
     figures["train_seconds"] = train_seconds
     figures["p95_ms"] = statistics.quantiles(latencies, n=100)[94]
     parser.close()
     return figures
 
 
-def markdown_table(results: Dict[str, Dict]) -> str:
-    rows = [
-        "| variant | intent acc | macro-F1 | confidently wrong | order_id F1 | phone F1 | product F1 | resolution F1 | p95 ms | train s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+HEADER = [
+    "| variant | intent acc | macro-F1 | confidently wrong | order_id F1 | phone F1 | product F1 | resolution F1 | p95 ms | train s |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def table_row(name: str, f: Dict) -> str:
+    return (
+        f"| {VARIANTS[name][0]} | {f['intent_accuracy']:.3f} | {f['intent_macro_f1']:.3f} | {f['confidently_wrong']:.3f} "
+        f"| {f['order_id_f1']:.3f} | {f['phone_f1']:.3f} | {f['product_f1']:.3f} | {f['resolution_f1']:.3f} "
+        f"| {f['p95_ms']:.1f} | {f['train_seconds']:.0f} |"
+    )
+
+
+def merged_table(previous: str, measured: Dict[str, Dict]) -> str:
+    """The table with the rows just measured replaced or added; rows measured earlier are kept."""
+    rows = {line.split("|")[1].strip(): line for line in previous.splitlines() if line.startswith("| ") and "---" not in line}
+    rows.pop("variant", None)
+    for name, figures in measured.items():
+        rows[VARIANTS[name][0]] = table_row(name, figures)
+    order = [VARIANTS[name][0] for name in VARIANTS]
+    ordered = sorted(rows, key=lambda label: order.index(label) if label in order else len(order))
+    return "\n".join(HEADER + [rows[label] for label in ordered])
+
+
+def stress_table(results: Dict[str, Dict]) -> str:
+    rows = ["| variant | order_id F1 | phone F1 |", "|---|---|---|"]
+    rows += [
+        f"| {VARIANTS[name][0]} | {f['stress_order_id_f1']:.3f} | {f['stress_phone_f1']:.3f} |"
+        for name, f in results.items()
+        if "stress_order_id_f1" in f
     ]
-    for name, f in results.items():
-        rows.append(
-            f"| {VARIANTS[name][0]} | {f['intent_accuracy']:.3f} | {f['intent_macro_f1']:.3f} | {f['confidently_wrong']:.3f} "
-            f"| {f['order_id_f1']:.3f} | {f['phone_f1']:.3f} | {f['product_f1']:.3f} | {f['resolution_f1']:.3f} "
-            f"| {f['p95_ms']:.1f} | {f['train_seconds']:.0f} |"
-        )
     return "\n".join(rows)
 
 
-def write_doc(table: str) -> None:
+def replace_between(text: str, start: str, end: str, content: str) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"{DOC} lacks the {start} … {end} markers")
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
+
+
+def write_doc(measured: Dict[str, Dict]) -> str:
     text = DOC.read_text(encoding="utf-8")
     if START not in text or END not in text:
         raise SystemExit(f"{DOC} lacks the {START} … {END} markers")
     head, rest = text.split(START, 1)
-    DOC.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+    previous, tail = rest.split(END, 1)
+    table = merged_table(previous, measured)
+    text = f"{head}{START}\n{table}\n{END}{tail}"
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else measured
+    text = replace_between(text, STRESS_START, STRESS_END, stress_table(results))
+    DOC.write_text(text, encoding="utf-8")
+    return table
 
 
 def main(names: List[str]) -> None:
     unknown = set(names) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
-    REPORTS.mkdir(exist_ok=True)
-    results_file = REPORTS / "compare.json"
-    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    measured: Dict[str, Dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in names or list(VARIANTS):
             print(f"measuring {name}: {VARIANTS[name][0]}…", flush=True)
-            results[name] = measure(name, VARIANTS[name][1], Path(tmp))
-            results_file.write_text(json.dumps(results, indent=2))
-    ordered = {name: results[name] for name in VARIANTS if name in results}
-    table = markdown_table(ordered)
-    write_doc(table)
-    print(table)
+            measured[name] = results[name] = measure(name, VARIANTS[name][1], Path(tmp))
+            RESULTS.write_text(json.dumps(results, indent=2))
+            write_doc({name: measured[name]})
+    print(write_doc(measured))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,14 @@ def load_dev_split(root: Path) -> List[LabelledMessage]:
     return load_labelled(root / rasa_cli.DEV_SPLIT, synonym_map(root / rasa_cli.NLU_DATA))
 
 
+def entity_stress_metrics(root: Path, parse: Parse) -> Dict[str, float]:
+    """Order-number and phone F1 on data/eval/entity_stress.yml (numbers in unusual contexts)."""
+    messages = load_labelled(root / rasa_cli.ENTITY_STRESS, {})
+    predicted = [[(e["entity"], str(e["value"])) for e in parse(m.text).get("entities", [])] for m in messages]
+    figures = entity_metrics([m.entities for m in messages], predicted)
+    return {f"stress_{name}_f1": figures[f"{name}_f1"] for name in ("order_id", "phone")}
+
+
 def _f1(true_positive: int, false_positive: int, false_negative: int) -> Dict[str, float]:
     precision = true_positive / (true_positive + false_positive) if true_positive + false_positive else 0.0
     recall = true_positive / (true_positive + false_negative) if true_positive + false_negative else 0.0

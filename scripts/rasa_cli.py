@@ -14,6 +14,7 @@ TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
 NLU_DATA = "data/nlu"
 DEV_SPLIT = "data/eval/nlu.yml"
 DEV_SPLIT_ANGER = "data/eval/anger.yml"
+ENTITY_STRESS = "data/eval/entity_stress.yml"  # numbers in contexts training lacks (scripts/make_entity_stress.py)
 
 
 def executable(name: str = "rasa") -> str:
