@@ -16,7 +16,7 @@ import redis
 
 from handoff.settings import DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_shopper_token
-from tests.assistant import Assistant, running_assistant
+from scripts.stack import Assistant, running_assistant
 from tests.test_handoff import images
 
 pytestmark = pytest.mark.server

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import redis
 
-from tests.assistant import TOKEN, running_assistant
+from scripts.stack import TOKEN, running_assistant
 
 pytestmark = pytest.mark.server
 

@@ -63,21 +63,29 @@ class ValidateAfterSalesForm(OrderIdentityValidation, FormValidationAction):
     async def extract_item_sku(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        mention = latest_entity(tracker, "product")
-        if mention is None and _requested(tracker, "item_sku") and latest_intent(tracker) == "inform":
-            mention = latest_text(tracker)
-        if not mention:
+        mention = self._item_mention(tracker)
+        if tracker.get_slot("item_sku") and not mention:
             return {}
         order = await accessible_order(tracker, tracker.get_slot("order_id"))
         if order is None or len(order.items) < 2:
             return {}
-        item = pick_item(mention, order.items)
-        if item is not None:
-            return {"item_sku": item.sku}
-        if _requested(tracker, "item_sku"):
-            dispatcher.utter_message(text=f"订单里有好几件商品，没能确定您说的“{mention}”是哪一件，请点选一下：")
-            return {"item_sku": None}
-        return {}
+        if mention:
+            item = pick_item(mention, order.items)
+            if item is not None:
+                return {} if item.sku == tracker.get_slot("item_sku") else {"item_sku": item.sku}
+            if _requested(tracker, "item_sku"):
+                dispatcher.utter_message(text=f"订单里有好几件商品，没能确定您说的“{mention}”是哪一件，请点选一下：")
+                return {"item_sku": None}
+        earlier = tracker.get_slot("product")  # 奶粉结块了 said before the order was known
+        item = pick_item(earlier, order.items) if earlier else None
+        return {"item_sku": item.sku} if item else {}
+
+    @staticmethod
+    def _item_mention(tracker: Tracker) -> str | None:
+        mention = latest_entity(tracker, "product")
+        if mention is None and _requested(tracker, "item_sku") and latest_intent(tracker) == "inform":
+            mention = latest_text(tracker)
+        return mention
 
     async def validate_item_sku(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -1,7 +1,8 @@
-"""The whole assistant as `make run` starts it, for tests: handoff service, action server, Rasa server.
+"""The whole assistant as `make run` starts it, on free ports, for tests and benchmarks.
 
-Each process is a real subprocess on free loopback ports, with its trackers in the tests' Redis
-database and its own freshly seeded demo store, so conversations never see another test's cases.
+Handoff service, action server and Rasa server as real subprocesses on loopback, trackers in
+the given Redis, and a freshly seeded demo store of its own in `workdir`, so conversations
+never see another run's cases.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from scripts.run import (
     stop,
     wait_until_up,
 )
-from scripts.settings import RunSettings
+from scripts.settings import PROJECT_ROOT, RunSettings
 
-TOKEN = "test-token-not-a-secret"
+TOKEN = "stack-token-not-a-secret"  # Rasa HTTP API token of this throwaway stack
 
 
 def free_port() -> int:
@@ -54,7 +55,7 @@ def running_assistant(model: Path, redis_url: str, workdir: Path) -> Iterator[As
         {**endpoint_environment(redis_url, settings), "SHOP_DB_PATH": str(shop_db), "PHOTO_DIR": str(workdir / "photos")}
     )
     processes: List[subprocess.Popen] = []
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": PROJECT_ROOT}
     try:
         processes.append(subprocess.Popen(handoff_command(settings), env=env, **quiet))
         wait_until_up(f"{settings.handoff_url}/health", processes[-1], "handoff service")

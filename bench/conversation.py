@@ -1,0 +1,164 @@
+"""Conversation benchmark: what dialogue, actions and Redis stores cost on top of the NLU.
+
+Starts the whole assistant (scripts/stack.py: handoff service, action server, Rasa server with
+Redis tracker and lock stores, a fresh demo store) and measures, for N concurrent scripted
+after-sales conversations (N = 1, 10, 50):
+
+- the reply latency of each shopper message through the REST webhook (p50/p95/p99, msg/s);
+- the same messages sent to `POST /model/parse` alone, at the same concurrency, so the ratio
+  shows the cost of the dialogue, the action server and the stores;
+- turn 50 against turn 5 of long conversations (Rasa ships the whole tracker to the action
+  server on every call, so a long conversation could slow down).
+
+Not a test: prints a table and writes bench/results/conversation.json.
+
+    make bench-conversation            # or: python -m bench.conversation [--levels 1 10 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import httpx
+
+from bot.fingerprint import model_path
+from scripts.settings import PROJECT_ROOT
+from scripts.stack import Assistant, running_assistant
+
+RESULTS = PROJECT_ROOT / "bench" / "results" / "conversation.json"
+PHONES = {"caked_milk_powder": "13912870456", "tshirt_l_got_m": "17708463125", "wrong_brand_handbag": "13751029846"}
+OPENERS = {
+    "caked_milk_powder": "奶粉打开全是结块，想退款",
+    "tshirt_l_got_m": "买的L码发来的是M码",
+    "wrong_brand_handbag": "收到的包不是我买的牌子",
+}
+LONG_TURNS = 50
+LONG_CONVERSATIONS = 4
+LONG_QUESTIONS = ["退货运费谁出", "退款多久到账", "退货地址是哪里", "刻字的能退吗", "几天内可以退"]
+
+
+def script(assistant: Assistant, story: str) -> List[str]:
+    """A guest's after-sales conversation from the first message to the return number."""
+    return [OPENERS[story], assistant.orders[story], PHONES[story], "/inform{\"resolution\": \"exchange\"}",
+            "现在拍不了，稍后上传", "对", "谢谢"]
+
+
+def percentiles(values: Sequence[float]) -> Dict[str, float]:
+    q = statistics.quantiles(values, n=100)
+    return {"p50": q[49], "p95": q[94], "p99": q[98]}
+
+
+async def send(client: httpx.AsyncClient, url: str, body: Dict, timings: List[float]) -> None:
+    began = time.perf_counter()
+    response = await client.post(url, json=body)
+    timings.append((time.perf_counter() - began) * 1000)
+    response.raise_for_status()
+
+
+async def conversation(client: httpx.AsyncClient, assistant: Assistant, sender: str, messages: List[str],
+                       timings: List[float]) -> None:
+    url = f"{assistant.rasa_url}/webhooks/rest/webhook"
+    for message in messages:
+        await send(client, url, {"sender": sender, "message": message}, timings)
+
+
+async def parse_only(client: httpx.AsyncClient, assistant: Assistant, messages: List[str], timings: List[float]) -> None:
+    url = f"{assistant.rasa_url}/model/parse?token={assistant.token}"
+    for message in messages:
+        await send(client, url, {"text": message}, timings)
+
+
+async def level(assistant: Assistant, concurrency: int, run_id: str) -> Dict[str, float]:
+    stories = list(OPENERS)
+    scripts = [script(assistant, stories[i % len(stories)]) for i in range(concurrency)]
+    limits = httpx.Limits(max_connections=concurrency + 5)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        webhook: List[float] = []
+        began = time.perf_counter()
+        await asyncio.gather(*(conversation(client, assistant, f"{run_id}-{concurrency}-{i}", s, webhook)
+                               for i, s in enumerate(scripts)))
+        webhook_seconds = time.perf_counter() - began
+        parse: List[float] = []
+        await asyncio.gather(*(parse_only(client, assistant, [m for m in s if not m.startswith("/")], parse)
+                               for s in scripts))
+    figures = {f"webhook_{k}": v for k, v in percentiles(webhook).items()}
+    figures.update({f"parse_{k}": v for k, v in percentiles(parse).items()})
+    figures["messages"] = len(webhook)
+    figures["webhook_msgs_per_second"] = len(webhook) / webhook_seconds
+    figures["p95_ratio_webhook_to_parse"] = figures["webhook_p95"] / figures["parse_p95"]
+    return figures
+
+
+async def long_conversations(assistant: Assistant, run_id: str) -> Dict[str, float]:
+    """Turn 5 against turn 50: median latency of turns 3–7 and 48–52 over a few conversations."""
+    turns: Dict[int, List[float]] = {}
+    async with httpx.AsyncClient(timeout=120) as client:
+        url = f"{assistant.rasa_url}/webhooks/rest/webhook"
+        for c in range(LONG_CONVERSATIONS):
+            for turn in range(1, LONG_TURNS + 3):
+                timings: List[float] = []
+                body = {"sender": f"{run_id}-long-{c}", "message": LONG_QUESTIONS[turn % len(LONG_QUESTIONS)]}
+                await send(client, url, body, timings)
+                turns.setdefault(turn, []).extend(timings)
+    early = statistics.median(t for turn in range(3, 8) for t in turns[turn])
+    late = statistics.median(t for turn in range(LONG_TURNS - 2, LONG_TURNS + 3) for t in turns[turn])
+    return {"turn_5_ms": early, "turn_50_ms": late, "turn_50_over_turn_5": late / early}
+
+
+def table(results: Dict) -> str:
+    lines = ["| concurrent | msgs | webhook p50 / p95 / p99 ms | msg/s | /model/parse p50 / p95 / p99 ms | p95 ratio |",
+             "|---|---|---|---|---|---|"]
+    for n, f in results["levels"].items():
+        lines.append(
+            f"| {n} | {f['messages']} | {f['webhook_p50']:.0f} / {f['webhook_p95']:.0f} / {f['webhook_p99']:.0f} "
+            f"| {f['webhook_msgs_per_second']:.1f} | {f['parse_p50']:.0f} / {f['parse_p95']:.0f} / {f['parse_p99']:.0f} "
+            f"| {f['p95_ratio_webhook_to_parse']:.1f}× |"
+        )
+    long = results["long"]
+    lines.append(f"\nlong conversations: turn 5 {long['turn_5_ms']:.0f} ms, turn 50 {long['turn_50_ms']:.0f} ms "
+                 f"({long['turn_50_over_turn_5']:.2f}×; target ≤ 1.2×)")
+    return "\n".join(lines)
+
+
+async def measure(assistant: Assistant, levels: Sequence[int]) -> Dict:
+    run_id = f"bench{int(time.time())}"
+    await level(assistant, 1, f"{run_id}-warmup")
+    results: Dict = {"levels": {}}
+    for n in levels:
+        print(f"measuring {n} concurrent conversation(s)…", flush=True)
+        results["levels"][str(n)] = await level(assistant, n, run_id)
+    print("measuring long conversations…", flush=True)
+    results["long"] = await long_conversations(assistant, run_id)
+    return results
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
+    args = parser.parse_args(argv)
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        sys.exit("error: REDIS_URL is not set; run `make bench-conversation`, which provides a Redis")
+    model = model_path()
+    if not model.exists():
+        sys.exit("error: no trained model; run `make train`")
+    with tempfile.TemporaryDirectory() as workdir, running_assistant(model, redis_url, Path(workdir)) as assistant:
+        results = asyncio.run(measure(assistant, args.levels))
+    results.update({"model": model.name, "cpus": os.cpu_count(), "measured_at": time.strftime("%Y-%m-%d %H:%M")})
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"\nwritten to {RESULTS.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
