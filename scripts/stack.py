@@ -10,9 +10,9 @@ from __future__ import annotations
 import socket
 import subprocess
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 from actions.shop.clock import store_now
 from actions.shop.seed import seed
@@ -28,6 +28,7 @@ from scripts.run import (
 from scripts.settings import PROJECT_ROOT, RunSettings
 
 TOKEN = "stack-token-not-a-secret"  # Rasa HTTP API token of this throwaway stack
+QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": PROJECT_ROOT}
 
 
 def free_port() -> int:
@@ -37,11 +38,34 @@ def free_port() -> int:
 
 
 @dataclass
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+    process: Optional[subprocess.Popen] = None
+
+
+@dataclass
 class Assistant:
     rasa_url: str
     handoff_url: str
     orders: Dict[str, str]  # demo store: story label → order id
+    services: Dict[str, Service] = field(default_factory=dict)
+    env: Dict[str, str] = field(default_factory=dict)
     token: str = TOKEN
+
+    def start(self, name: str) -> None:
+        service = self.services[name]
+        service.process = subprocess.Popen(service.command, env=self.env, **QUIET)
+        wait_until_up(service.health_url, service.process, name)
+
+    def restart(self, name: str) -> None:
+        """Stop one service (SIGTERM, as an orchestrator would) and start it again."""
+        stop([self.services[name].process])
+        self.start(name)
+
+    def stop_all(self) -> None:
+        stop([s.process for s in reversed(self.services.values()) if s.process is not None])
 
 
 @contextmanager
@@ -54,15 +78,16 @@ def running_assistant(model: Path, redis_url: str, workdir: Path) -> Iterator[As
     env = rasa_cli.environment(
         {**endpoint_environment(redis_url, settings), "SHOP_DB_PATH": str(shop_db), "PHOTO_DIR": str(workdir / "photos")}
     )
-    processes: List[subprocess.Popen] = []
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": PROJECT_ROOT}
+    assistant = Assistant(settings.rasa_url, settings.handoff_url, orders, env=env)
+    for service in (
+        Service("handoff service", handoff_command(settings), f"{settings.handoff_url}/health"),
+        Service("action server", action_server_command(settings), f"http://127.0.0.1:{settings.action_port}/health"),
+        Service("Rasa server", rasa_server_command(settings, TOKEN, str(model)), f"{settings.rasa_url}/"),
+    ):
+        assistant.services[service.name] = service
     try:
-        processes.append(subprocess.Popen(handoff_command(settings), env=env, **quiet))
-        wait_until_up(f"{settings.handoff_url}/health", processes[-1], "handoff service")
-        processes.append(subprocess.Popen(action_server_command(settings), env=env, **quiet))
-        wait_until_up(f"http://127.0.0.1:{settings.action_port}/health", processes[-1], "action server")
-        processes.append(subprocess.Popen(rasa_server_command(settings, TOKEN, str(model)), env=env, **quiet))
-        wait_until_up(f"{settings.rasa_url}/", processes[-1], "Rasa server")
-        yield Assistant(settings.rasa_url, settings.handoff_url, orders)
+        for name in assistant.services:
+            assistant.start(name)
+        yield assistant
     finally:
-        stop(processes)
+        assistant.stop_all()

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Iterator, List
 
-import httpx
 import pytest
 import redis
 
 from handoff.settings import DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_shopper_token
 from scripts.stack import Assistant, running_assistant
-from tests.test_handoff import images
+from tests.chat import Shopper
 
 pytestmark = pytest.mark.server
 PHONES = {"u1001": "13912870456", "u1002": "15067823194", "u1003": "18621457730", "u1004": "13751029846",
@@ -34,38 +33,6 @@ def assistant(trained_model, redis_url, tmp_path_factory) -> Iterator[Assistant]
             yield running
     finally:
         redis.Redis.from_url(redis_url).flushdb()
-
-
-class Shopper:
-    """One shopper's chat over the REST webhook; `say` returns the bot's texts joined."""
-
-    def __init__(self, assistant: Assistant, sender: str, token: Optional[str] = None) -> None:
-        self.assistant, self.sender, self.token = assistant, sender, token
-        self.buttons: List[Dict[str, str]] = []
-
-    def say(self, text: str, **metadata: Any) -> str:
-        if self.token:
-            metadata["shopper_token"] = self.token
-        body = {"sender": self.sender, "message": text, "metadata": metadata}
-        reply = httpx.post(f"{self.assistant.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
-        assert reply.status_code == 200, reply.text
-        messages = reply.json()
-        self.buttons = [b for m in messages for b in (m.get("buttons") or [])]
-        return "\n".join(m.get("text", "") for m in messages)
-
-    def press(self, title_part: str) -> str:
-        button = next(b for b in self.buttons if title_part in b["title"])
-        return self.say(button["payload"])
-
-    def upload(self, *seeds: int) -> List[str]:
-        ids = []
-        for seed in seeds:
-            data = images.encode(images.picture(seed=seed), "JPEG")
-            response = httpx.post(f"{self.assistant.handoff_url}/api/photos", files={"file": ("p.jpg", data)},
-                                  headers={"Authorization": f"Bearer {self.token}"})
-            assert response.status_code == 201, response.text
-            ids.append(response.json()["photos"][0]["id"])
-        return ids
 
 
 def cases_of(assistant: Assistant, order_id: str) -> List[sqlite3.Row]:
