@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from actions import deps
 from actions.after_sales import ActionStartAfterSales, ActionSubmitAfterSales
 from actions.policy_questions import ActionAnswerPolicy
@@ -138,13 +140,15 @@ async def test_a_parcel_on_its_way_is_tracked_not_refunded(store, run):
     assert "运输中" in result.text or "物流" in result.text
 
 
-async def test_a_cancelled_order_is_refused_with_its_reason(store, run):
-    orders = [o for shopper in ("u1001", "u1002", "u1003", "u1008", "u1010") for o in await deps.repository().list_orders(shopper)]
-    cancelled = next(o for o in orders if o.status.value == "已取消")
-    slots = {"order_id": cancelled.order_id, "verified_order_id": cancelled.order_id, "reason": "quality"}
+@pytest.mark.parametrize("status, says", [("已取消", "取消"), ("待付款", "付款")])
+async def test_an_unpaid_or_cancelled_order_is_refused_with_its_reason(store, run, status, says):
+    shoppers = [f"u{n}" for n in range(1001, 1019)]
+    orders = [o for shopper in shoppers for o in await deps.repository().list_orders(shopper)]
+    order = next(o for o in orders if o.status.value == status)
+    slots = {"order_id": order.order_id, "verified_order_id": order.order_id, "reason": "quality"}
     result = await run(ActionSubmitAfterSales(), make_tracker("", "affirm", slots=slots))
-    assert "取消" in result.text
-    assert await deps.repository().list_cases(order_id=cancelled.order_id) == []
+    assert says in result.text
+    assert await deps.repository().list_cases(order_id=order.order_id) == []
 
 
 async def test_too_many_wrong_phones_hand_over_instead_of_deciding(store, run):

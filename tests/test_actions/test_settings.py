@@ -11,6 +11,7 @@ from actions.settings import PROJECT_ROOT, ActionSettings, get_settings
 from actions.shop import make_repository
 from actions.shop.http_repository import HttpShopRepository
 from actions.shop.sqlite_repository import SqliteShopRepository
+from handoff.settings import DEV_SERVICE_TOKEN, DEV_SHOPPER_TOKEN_SECRET
 
 VARIABLES = ("SHOP_BACKEND", "SHOP_DB_PATH", "SHOP_DEMO_SEED", "SHOP_API_URL", "SHOP_API_TOKEN",
              "SHOP_API_TIMEOUT_SECONDS", "SHOP_API_RETRIES", "POLICY_PATH", "HANDOFF_URL", "SERVICE_TOKEN",
@@ -32,7 +33,10 @@ def test_defaults_need_nothing() -> None:
     assert defaults.shop_backend == "sqlite" and defaults.shop_db_path == PROJECT_ROOT / "var" / "shop.db"
     assert (defaults.shop_api_timeout_seconds, defaults.shop_api_retries) == (3.0, 2)
     assert defaults.handoff_url == "http://127.0.0.1:8000" and defaults.policy_path is None
-    assert defaults.shop_api_token is None and defaults.service_token is None and defaults.shopper_token_secret is None
+    assert defaults.shop_api_token is None
+    # The same development placeholders as the handoff service, which refuses them outside ENV=dev.
+    assert defaults.service_token.get_secret_value() == DEV_SERVICE_TOKEN
+    assert defaults.shopper_token_secret.get_secret_value() == DEV_SHOPPER_TOKEN_SECRET
 
 
 def test_read_from_the_environment_with_secrets_masked(monkeypatch) -> None:
@@ -47,7 +51,6 @@ def test_read_from_the_environment_with_secrets_masked(monkeypatch) -> None:
 
 
 def test_read_from_a_dotenv_file(tmp_path: Path) -> None:
-    pytest.importorskip("dotenv", reason="pydantic reads .env files through python-dotenv, not in the lock yet")
     env_file = tmp_path / ".env"
     env_file.write_text("SHOP_DB_PATH=/data/shop.db\nSERVICE_TOKEN=abc\n", encoding="utf-8")
     loaded = ActionSettings(_env_file=env_file)
