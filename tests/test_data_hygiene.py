@@ -8,6 +8,7 @@ import yaml
 from scripts.data_hygiene import (
     DEV_SPLIT,
     Example,
+    comments_inside_examples,
     conflicting_intents,
     dev_split_leaks,
     load_examples,
@@ -72,3 +73,9 @@ def test_every_resolution_annotation_maps_to_a_canonical_value():
         if e["entity"] == "resolution" and synonyms.get(str(e["value"]).lower(), e["value"]) not in canonical
     }
     assert unmapped == set()
+
+
+def test_no_comment_hides_inside_an_examples_block(tmp_path):
+    assert comments_inside_examples() == []
+    (tmp_path / "x.yml").write_text("nlu:\n- intent: a\n  examples: |\n    # note\n    - hi\n", encoding="utf-8")
+    assert comments_inside_examples(tmp_path) == ["x.yml:4: # note"]
