@@ -54,17 +54,22 @@ def token_from(tracker: Tracker) -> Optional[str]:
     return None
 
 
+def check_shopper_token(tracker: Tracker) -> Optional[str]:
+    """The shopper id of the metadata's token; None without one; InvalidShopperToken when it is bad."""
+    token = token_from(tracker)
+    if token is None:
+        return None
+    return verify_shopper_token(token, get_settings().shopper_token_secret.get_secret_value())
+
+
 def verified_shopper_id(tracker: Tracker) -> Optional[str]:
     """The shopper id from a valid token in the metadata; None for guests.
 
     An invalid or expired token counts as no token: the shopper is treated as a guest
     (and is told so by the session start), never as the id the token claims.
     """
-    token = token_from(tracker)
-    if token is None:
-        return None
     try:
-        return verify_shopper_token(token, get_settings().shopper_token_secret.get_secret_value())
+        return check_shopper_token(tracker)
     except InvalidShopperToken as error:
         logger.info("shopper token refused for %s: %s", tracker.sender_id, error)
         return None

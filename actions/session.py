@@ -16,11 +16,10 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.conversation import token_from
+from actions.conversation import check_shopper_token
 from actions.replies import REASON_ZH
-from actions.settings import get_settings
 from actions.shop.models import Reason
-from handoff.shopper_tokens import InvalidShopperToken, verify_shopper_token
+from handoff.shopper_tokens import InvalidShopperToken
 
 # Carried over only if still true; who the shopper is gets re-checked every session.
 NOT_CARRIED_OVER = {"session_started_metadata", "requested_slot", "shopper_id", "resume_offered"}
@@ -46,11 +45,8 @@ class ActionSessionStart(Action):
 
     @staticmethod
     def _identify(dispatcher: CollectingDispatcher, tracker: Tracker) -> Any:
-        token = token_from(tracker)
-        if token is None:
-            return None
         try:
-            return verify_shopper_token(token, get_settings().shopper_token_secret.get_secret_value())
+            return check_shopper_token(tracker)
         except InvalidShopperToken as error:
             dispatcher.utter_message(text=f"{error.message_zh}。现在以访客身份为您服务，查询订单时需要核对下单手机号。")
             return None

@@ -36,6 +36,8 @@ class OrderIdentityValidation:
             dispatcher.utter_message(text=self._not_found_text(tracker, order_id))
             return {"order_id": None}
         reset: Dict[Text, Any] = {"order_id": order_id, "confirmed": None, "signed_check": None}
+        if tracker.get_slot("verified_order_id") != order_id:
+            reset["phone"] = None  # a guest proves each order with its own phone number
         if tracker.get_slot("item_sku") and order.item(tracker.get_slot("item_sku")) is None:
             reset["item_sku"] = None
         if len(order.items) == 1:

@@ -173,3 +173,11 @@ async def test_photos_later_is_accepted_and_said(store, run):
     assert result.slots["photo_ids"] == []
     assert [m.get("response") for m in result.messages] == ["utter_photos_later"]
     assert result.slots["requested_slot"] == "confirmed"
+
+
+async def test_a_guest_switching_to_another_order_proves_it_again(store, run):
+    first, second = store["caked_milk_powder"], store["family_signed"]
+    slots = {"reason": "quality", "order_id": first, "phone": STORY_PHONES["caked_milk_powder"], "verified_order_id": first}
+    result = await run(ValidateAfterSalesForm(), form_tracker(second, entities={"order_id": second}, slots=slots))
+    assert result.slots["order_id"] == second and result.slots["phone"] is None
+    assert result.slots["requested_slot"] == "phone"
