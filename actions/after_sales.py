@@ -45,7 +45,7 @@ REASON_BY_INTENT = {
 }
 # The details of one request; the shopper's identity and verified order stay.
 REQUEST_SLOTS = ("reason", "item_sku", "resolution", "photo_ids", "signed_check", "confirmed", "case_id")
-SHOP_DOWN = "抱歉，售后系统暂时有点忙，您的信息我都记下了，请稍等一两分钟再发一次“继续”。"
+SHOP_DOWN = "抱歉，售后系统暂时有点忙，您的信息我都记下了，请稍等一两分钟再把刚才的消息发一次。"
 
 
 def clear_request() -> List[EventType]:

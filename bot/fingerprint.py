@@ -24,6 +24,8 @@ MODEL_PREFIX = "shouhou-"
 # own NLU components. The dev split (data/eval) is not trained on, so it is left out.
 MODEL_INPUTS = ("config.yml", "domain.yml", "data", "bot")
 EXCLUDED_DIRS = {"eval", "__pycache__"}
+# Not model inputs: loaded by the Rasa server at run time (the tracker store), or this file.
+RUNTIME_ONLY = {"bot/tracker_store.py", "bot/fingerprint.py"}
 
 
 def _files_under(path: Path) -> List[Path]:
@@ -49,6 +51,8 @@ def digest_paths(paths: Iterable[Union[str, Path]], root: Path = PROJECT_ROOT) -
                 name = file.relative_to(root).as_posix()
             except ValueError:
                 name = file.name
+            if name in RUNTIME_ONLY:
+                continue
             digest.update(name.encode())
             digest.update(b"\0")
             digest.update(file.read_bytes())

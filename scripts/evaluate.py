@@ -24,7 +24,7 @@ from bot.anger_data import load_examples as load_anger_examples
 from bot.fingerprint import model_path
 from scripts import rasa_cli
 from scripts.model_parser import ModelParser
-from scripts.nlu_metrics import anger_metrics, load_dev_split, nlu_metrics
+from scripts.nlu_metrics import anger_metrics, entity_stress_metrics, load_dev_split, nlu_metrics
 from scripts.settings import PROJECT_ROOT
 
 REPORTS = PROJECT_ROOT / "reports"
@@ -68,6 +68,7 @@ def our_figures(model: Path) -> Dict:
     messages = load_dev_split(PROJECT_ROOT)
     figures, errors = nlu_metrics(messages, parser.parse)
     figures.update(anger_metrics(load_anger_examples(PROJECT_ROOT / rasa_cli.DEV_SPLIT_ANGER), parser.parse))
+    figures.update(entity_stress_metrics(PROJECT_ROOT, parser.parse))
     parser.close()
     (REPORTS / "dev_errors.json").write_text(json.dumps(errors, ensure_ascii=False, indent=2), encoding="utf-8")
     figures["dev_messages"] = len(messages)
@@ -80,7 +81,8 @@ def summary(figures: Dict) -> str:
         value = figures[name]
         met = value >= target if relation == ">=" else value <= target
         lines.append(f"  {name:<22} {value:6.3f}   target {relation} {target:<5}  {'ok' if met else 'MISSED'}")
-    for name in ("fallback_rate", "product_f1", "resolution_f1", "anger_precision", "anger_recall"):
+    for name in ("fallback_rate", "product_f1", "resolution_f1", "anger_precision", "anger_recall",
+                 "stress_order_id_f1", "stress_phone_f1"):
         lines.append(f"  {name:<22} {figures[name]:6.3f}")
     if "crossval_intent_accuracy" in figures:
         lines.append(f"  cross-validation       accuracy {figures['crossval_intent_accuracy']:.3f}, "

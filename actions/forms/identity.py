@@ -27,7 +27,9 @@ class OrderIdentityValidation:
     async def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        order_id = re.sub(r"\s+", "", str(value or ""))
+        if value is None:
+            return {"order_id": None}  # cleared on purpose ("订单号说错了"): asked again, no complaint
+        order_id = re.sub(r"\s+", "", str(value))
         if not ORDER_ID_PATTERN.match(order_id):
             dispatcher.utter_message(text="这个订单号格式好像不对，订单号是以20开头的16–19位数字，在“我的订单”里可以复制。")
             return {"order_id": None}
