@@ -4,7 +4,8 @@ Starts the whole assistant (scripts/stack.py: handoff service, action server, Ra
 Redis tracker and lock stores, a fresh demo store) and measures, for N concurrent scripted
 after-sales conversations (N = 1, 10, 50):
 
-- the reply latency of each shopper message through the REST webhook (p50/p95/p99, msg/s);
+- the reply latency of each shopper message through the REST webhook (p50/p95/p99, msg/s),
+  with shoppers who answer at once (saturation) and who take 2 s to read and type;
 - the same messages sent to `POST /model/parse` alone, at the same concurrency, so the ratio
   shows the cost of the dialogue, the action server and the stores;
 - turn 50 against turn 5 of long conversations (Rasa ships the whole tracker to the action
@@ -65,10 +66,12 @@ async def send(client: httpx.AsyncClient, url: str, body: Dict, timings: List[fl
 
 
 async def conversation(client: httpx.AsyncClient, assistant: Assistant, sender: str, messages: List[str],
-                       timings: List[float]) -> None:
+                       timings: List[float], think_seconds: float) -> None:
+    """One shopper: each message after reading the last reply, `think_seconds` later (0: at once)."""
     url = f"{assistant.rasa_url}/webhooks/rest/webhook"
     for message in messages:
         await send(client, url, {"sender": sender, "message": message}, timings)
+        await asyncio.sleep(think_seconds)
 
 
 async def parse_only(client: httpx.AsyncClient, assistant: Assistant, messages: List[str], timings: List[float]) -> None:
@@ -77,14 +80,14 @@ async def parse_only(client: httpx.AsyncClient, assistant: Assistant, messages: 
         await send(client, url, {"text": message}, timings)
 
 
-async def level(assistant: Assistant, concurrency: int, run_id: str) -> Dict[str, float]:
+async def level(assistant: Assistant, concurrency: int, run_id: str, think_seconds: float) -> Dict[str, float]:
     stories = list(OPENERS)
     scripts = [script(assistant, stories[i % len(stories)]) for i in range(concurrency)]
     limits = httpx.Limits(max_connections=concurrency + 5)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         webhook: List[float] = []
         began = time.perf_counter()
-        await asyncio.gather(*(conversation(client, assistant, f"{run_id}-{concurrency}-{i}", s, webhook)
+        await asyncio.gather(*(conversation(client, assistant, f"{run_id}-{concurrency}-{i}", s, webhook, think_seconds)
                                for i, s in enumerate(scripts)))
         webhook_seconds = time.perf_counter() - began
         parse: List[float] = []
@@ -115,11 +118,12 @@ async def long_conversations(assistant: Assistant, run_id: str) -> Dict[str, flo
 
 
 def table(results: Dict) -> str:
-    lines = ["| concurrent | msgs | webhook p50 / p95 / p99 ms | msg/s | /model/parse p50 / p95 / p99 ms | p95 ratio |",
-             "|---|---|---|---|---|---|"]
-    for n, f in results["levels"].items():
+    lines = ["| concurrent | think s | msgs | webhook p50 / p95 / p99 ms | msg/s | /model/parse p50 / p95 / p99 ms | p95 ratio |",
+             "|---|---|---|---|---|---|---|"]
+    for key, f in results["levels"].items():
+        n, think = key.split("@")
         lines.append(
-            f"| {n} | {f['messages']} | {f['webhook_p50']:.0f} / {f['webhook_p95']:.0f} / {f['webhook_p99']:.0f} "
+            f"| {n} | {think} | {f['messages']} | {f['webhook_p50']:.0f} / {f['webhook_p95']:.0f} / {f['webhook_p99']:.0f} "
             f"| {f['webhook_msgs_per_second']:.1f} | {f['parse_p50']:.0f} / {f['parse_p95']:.0f} / {f['parse_p99']:.0f} "
             f"| {f['p95_ratio_webhook_to_parse']:.1f}× |"
         )
@@ -129,13 +133,14 @@ def table(results: Dict) -> str:
     return "\n".join(lines)
 
 
-async def measure(assistant: Assistant, levels: Sequence[int]) -> Dict:
+async def measure(assistant: Assistant, levels: Sequence[int], thinks: Sequence[float]) -> Dict:
     run_id = f"bench{int(time.time())}"
-    await level(assistant, 1, f"{run_id}-warmup")
+    await level(assistant, 1, f"{run_id}-warmup", 0)
     results: Dict = {"levels": {}}
-    for n in levels:
-        print(f"measuring {n} concurrent conversation(s)…", flush=True)
-        results["levels"][str(n)] = await level(assistant, n, run_id)
+    for think in thinks:
+        for n in levels:
+            print(f"measuring {n} concurrent conversation(s), {think} s between a reply and the next message…", flush=True)
+            results["levels"][f"{n}@{think:g}"] = await level(assistant, n, f"{run_id}-{think:g}", think)
     print("measuring long conversations…", flush=True)
     results["long"] = await long_conversations(assistant, run_id)
     return results
@@ -144,6 +149,9 @@ async def measure(assistant: Assistant, levels: Sequence[int]) -> Dict:
 def main(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
+    # 0: every shopper sends the next message the moment the reply arrives (saturation);
+    # 2: a shopper reads the reply and types the next one in about two seconds.
+    parser.add_argument("--think", type=float, nargs="+", default=[0.0, 2.0])
     args = parser.parse_args(argv)
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
@@ -152,7 +160,7 @@ def main(argv: Sequence[str] = ()) -> int:
     if not model.exists():
         sys.exit("error: no trained model; run `make train`")
     with tempfile.TemporaryDirectory() as workdir, running_assistant(model, redis_url, Path(workdir)) as assistant:
-        results = asyncio.run(measure(assistant, args.levels))
+        results = asyncio.run(measure(assistant, args.levels, args.think))
     results.update({"model": model.name, "cpus": os.cpu_count(), "measured_at": time.strftime("%Y-%m-%d %H:%M")})
     RESULTS.write_text(json.dumps(results, indent=2))
     print(table(results))
