@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Dict, Iterator, Optional
 
 from rasa_sdk import Tracker
 
@@ -16,12 +18,36 @@ from actions.shop.models import Order, Reason, Resolution
 logger = logging.getLogger(__name__)
 
 
+# Orders read during one form run: rasa-sdk asks required_slots three times a run (extract,
+# validate, next slot) and each validator looks at the order again; one store read is enough.
+_orders_this_run: ContextVar[Optional[Dict[str, Optional[Order]]]] = ContextVar("orders_this_run", default=None)
+
+
+@contextmanager
+def one_lookup_per_order() -> Iterator[None]:
+    """Within the block, each order is read from the store once (per asyncio task)."""
+    token = _orders_this_run.set({})
+    try:
+        yield
+    finally:
+        _orders_this_run.reset(token)
+
+
+async def _get_order(order_id: str) -> Optional[Order]:
+    cache = _orders_this_run.get()
+    if cache is None:
+        return await deps.repository().get_order(order_id)
+    if order_id not in cache:
+        cache[order_id] = await deps.repository().get_order(order_id)
+    return cache[order_id]
+
+
 async def accessible_order(tracker: Tracker, order_id: Optional[str]) -> Optional[Order]:
     """The order if it exists and may belong to this shopper: an identified shopper sees only
     their own orders; a guest's order is loaded but shown only after the phone check."""
     if not order_id:
         return None
-    order = await deps.repository().get_order(order_id)
+    order = await _get_order(order_id)
     if order is None:
         return None
     shopper = shopper_id(tracker)

@@ -7,22 +7,28 @@ order and then the phone number on it. Three wrong phone numbers end the attempt
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.after_sales_plan import MAX_VERIFICATION_FAILURES
 from actions.conversation import shopper_id
-from actions.forms.facts import accessible_order
+from actions.forms.facts import accessible_order, one_lookup_per_order
 
 ORDER_ID_PATTERN = re.compile(r"^20\d{14,17}$")
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 
 
 class OrderIdentityValidation:
-    """validate_order_id and validate_phone for any form that asks for them (a mixin)."""
+    """validate_order_id and validate_phone for any form that asks for them (a mixin), and one
+    store read per order for the whole form run."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        with one_lookup_per_order():
+            return await super().run(dispatcher, tracker, domain)
 
     async def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
