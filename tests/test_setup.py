@@ -1,5 +1,6 @@
 """The set-up's own promises: stale-model detection and a clear message without Python 3.10."""
 
+import re
 import os
 import shutil
 import subprocess
@@ -54,3 +55,11 @@ def test_setup_is_a_no_op_when_the_venv_matches_the_lock():
     result = subprocess.run(["bash", "scripts/setup_venv.sh"], cwd=ROOT, capture_output=True, text=True, env=dict(os.environ))
     assert result.returncode == 0
     assert result.stdout == ""
+
+
+def test_the_lock_pins_every_package_by_name_and_version_only():
+    """A `name @ file:///…` line installs on the machine that wrote it and nowhere else."""
+    pin = re.compile(r"^[A-Za-z0-9_.-]+==[^\s@]+$")
+    lines = (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+    unpinned = [line for line in lines if line and not line.startswith("#") and not pin.match(line)]
+    assert unpinned == []
