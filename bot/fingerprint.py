@@ -20,9 +20,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_ROOT / "models"
 MODEL_PREFIX = "shouhou-"
 
-# Everything a trained model depends on: the list, plus the code of our
-# own NLU components. The dev split (data/eval) is not trained on, so it is left out.
-MODEL_INPUTS = ("config.yml", "domain.yml", "data", "bot")
+# Everything a trained model depends on: the list, the code of our own NLU
+# components, and how `rasa train` is called (which folders it is given). The dev split
+# (data/eval) is not trained on, so it is left out.
+MODEL_INPUTS = ("config.yml", "domain.yml", "data", "bot", "scripts/rasa_cli.py", "scripts/train.py")
 EXCLUDED_DIRS = {"eval", "__pycache__"}
 # Not model inputs: loaded by the Rasa server at run time (the tracker store), or this file.
 RUNTIME_ONLY = {"bot/tracker_store.py", "bot/fingerprint.py"}

@@ -48,7 +48,7 @@ def run_rasa(arguments: List[str]) -> None:
 
 
 def validate() -> None:
-    run_rasa(["data", "validate", "--data", *rasa_cli.TRAINING_DATA, "--domain", "domain.yml", "--config", "config.yml"])
+    run_rasa(["data", "validate", "--data", *rasa_cli.training_data(), "--domain", "domain.yml", "--config", "config.yml"])
 
 
 def cross_validate(folds: int) -> Dict:

@@ -1,5 +1,7 @@
 """The training data itself: coverage, no conflicts, no near-duplicates, entities on token boundaries."""
 
+import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from scripts.data_hygiene import (
     load_examples,
     misaligned_entities,
     near_duplicates,
+    skeleton,
 )
 
 AFTER_SALES = {"report_broken", "report_not_received", "report_wrong_item", "changed_mind", "ask_refund_status",
@@ -79,3 +82,16 @@ def test_no_comment_hides_inside_an_examples_block(tmp_path):
     assert comments_inside_examples() == []
     (tmp_path / "x.yml").write_text("nlu:\n- intent: a\n  examples: |\n    # note\n    - hi\n", encoding="utf-8")
     assert comments_inside_examples(tmp_path) == ["x.yml:4: # note"]
+
+
+def test_the_trained_model_never_saw_the_dev_split(trained_model):
+    """What Rasa really trained on, read back from the model's CRF dataset (one entry per
+    training example): none of it is a dev-split message. Guards the `rasa train --data`
+    fallback that swaps a missing folder for the whole data/ directory, dev split included."""
+    with tarfile.open(trained_model) as archive:
+        member = next(m for m in archive.getmembers() if m.name.endswith("crf_dataset.json"))
+        dataset = json.load(archive.extractfile(member))
+    trained_texts = {skeleton("".join(token["text"] for token in example)) for example in dataset}
+    dev_texts = {skeleton(e.text) for e in load_examples(DEV_SPLIT)}
+    assert len(dataset) == len(load_examples())
+    assert sorted(dev_texts & trained_texts) == []
