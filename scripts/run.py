@@ -58,6 +58,7 @@ def endpoint_environment(redis_url: str, settings: RunSettings) -> Dict[str, str
         "REDIS_PORT": str(parsed.port or 6379),
         "REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
         "REDIS_PASSWORD": parsed.password or "",
+        "TRACKER_RETENTION_SECONDS": str(settings.tracker_retention_seconds),
         "ACTION_SERVER_URL": settings.action_server_url,
         "HANDOFF_URL": settings.handoff_url,
     }

@@ -18,6 +18,8 @@ class RunSettings(BaseSettings):
     # Redis for trackers, locks and (later) handoff. Unset: an embedded Redis is started.
     redis_url: Optional[str] = None
     embedded_redis_port: int = 6389
+    # How long Redis keeps a conversation after its last turn (0: forever).
+    tracker_retention_seconds: int = 30 * 24 * 3600
     # Rasa server (REST channel + HTTP API) and action server.
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
