@@ -5,7 +5,8 @@ Redis tracker and lock stores, a fresh demo store) and measures, for N concurren
 after-sales conversations (N = 1, 10, 50):
 
 - the reply latency of each shopper message through the REST webhook (p50/p95/p99, msg/s),
-  with shoppers who answer at once (saturation) and who take 2 s to read and type;
+  with shoppers who all start together and answer at once (saturation), and with shoppers who
+  start at different moments and take 1–3 s to read and type (how real shoppers arrive);
 - the same messages sent to `POST /model/parse` alone, at the same concurrency, so the ratio
   shows the cost of the dialogue, the action server and the stores;
 - turn 50 against turn 5 of long conversations (Rasa ships the whole tracker to the action
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -66,18 +68,32 @@ async def send(client: httpx.AsyncClient, url: str, body: Dict, timings: List[fl
 
 
 async def conversation(client: httpx.AsyncClient, assistant: Assistant, sender: str, messages: List[str],
-                       timings: List[float], think_seconds: float) -> None:
-    """One shopper: each message after reading the last reply, `think_seconds` later (0: at once)."""
+                       timings: List[float], think_seconds: float, pace: random.Random) -> None:
+    """One shopper: each message after reading the last reply.
+
+    think_seconds 0: every shopper starts at once and answers at once (saturation, lockstep).
+    Otherwise shoppers behave independently, as real ones do: each opens the chat at a random
+    moment within the first `think_seconds` and takes 0.5–1.5 × `think_seconds` to read and type.
+    """
     url = f"{assistant.rasa_url}/webhooks/rest/webhook"
+    if think_seconds:
+        await asyncio.sleep(pace.uniform(0, think_seconds))
     for message in messages:
         await send(client, url, {"sender": sender, "message": message}, timings)
-        await asyncio.sleep(think_seconds)
+        if think_seconds:
+            await asyncio.sleep(think_seconds * pace.uniform(0.5, 1.5))
 
 
-async def parse_only(client: httpx.AsyncClient, assistant: Assistant, messages: List[str], timings: List[float]) -> None:
+async def parse_only(client: httpx.AsyncClient, assistant: Assistant, messages: List[str], timings: List[float],
+                     think_seconds: float, pace: random.Random) -> None:
+    """The same messages to `POST /model/parse`, arriving as the shoppers' messages did."""
     url = f"{assistant.rasa_url}/model/parse?token={assistant.token}"
+    if think_seconds:
+        await asyncio.sleep(pace.uniform(0, think_seconds))
     for message in messages:
         await send(client, url, {"text": message}, timings)
+        if think_seconds:
+            await asyncio.sleep(think_seconds * pace.uniform(0.5, 1.5))
 
 
 async def level(assistant: Assistant, concurrency: int, run_id: str, think_seconds: float) -> Dict[str, float]:
@@ -87,12 +103,14 @@ async def level(assistant: Assistant, concurrency: int, run_id: str, think_secon
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         webhook: List[float] = []
         began = time.perf_counter()
-        await asyncio.gather(*(conversation(client, assistant, f"{run_id}-{concurrency}-{i}", s, webhook, think_seconds)
+        pace = random.Random(concurrency)  # the same arrival pattern in every run
+        await asyncio.gather(*(conversation(client, assistant, f"{run_id}-{concurrency}-{i}", s, webhook, think_seconds, pace)
                                for i, s in enumerate(scripts)))
         webhook_seconds = time.perf_counter() - began
         parse: List[float] = []
-        await asyncio.gather(*(parse_only(client, assistant, [m for m in s if not m.startswith("/")], parse)
-                               for s in scripts))
+        pace = random.Random(concurrency)
+        await asyncio.gather(*(parse_only(client, assistant, [m for m in s if not m.startswith("/")], parse,
+                                          think_seconds, pace) for s in scripts))
     figures = {f"webhook_{k}": v for k, v in percentiles(webhook).items()}
     figures.update({f"parse_{k}": v for k, v in percentiles(parse).items()})
     figures["messages"] = len(webhook)
@@ -148,9 +166,10 @@ async def measure(assistant: Assistant, levels: Sequence[int], thinks: Sequence[
 
 def main(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--levels", type=int, nargs="*", default=[1, 10, 50], help="none: long conversations only")
     # 0: every shopper sends the next message the moment the reply arrives (saturation);
-    # 2: a shopper reads the reply and types the next one in about two seconds.
+    # 2: a shopper reads the reply and types the next one in about two seconds (1–3 s), and
+    # shoppers start at different moments, as real ones do.
     parser.add_argument("--think", type=float, nargs="+", default=[0.0, 2.0])
     args = parser.parse_args(argv)
     redis_url = os.environ.get("REDIS_URL")
@@ -162,6 +181,8 @@ def main(argv: Sequence[str] = ()) -> int:
     with tempfile.TemporaryDirectory() as workdir, running_assistant(model, redis_url, Path(workdir)) as assistant:
         results = asyncio.run(measure(assistant, args.levels, args.think))
     results.update({"model": model.name, "cpus": os.cpu_count(), "measured_at": time.strftime("%Y-%m-%d %H:%M")})
+    if not args.levels and RESULTS.exists():  # a long-conversations-only run keeps the last levels
+        results["levels"] = json.loads(RESULTS.read_text()).get("levels", {})
     RESULTS.write_text(json.dumps(results, indent=2))
     print(table(results))
     print(f"\nwritten to {RESULTS.relative_to(PROJECT_ROOT)}")

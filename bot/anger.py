@@ -47,6 +47,10 @@ class AngerScorer(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         # The examples are read from disk, so Rasa's cache would not notice new ones.
+        if "examples_path" not in config:
+            # Rasa also asks on behalf of a node it restored from its cache, passing that
+            # node's config ({"output": Resource}) instead of ours: nothing to add then.
+            return None
         modules = [fingerprint.module_path(name) for name in OWN_MODULES]
         return fingerprint.digest_paths([config["examples_path"], *modules])
 

@@ -9,8 +9,12 @@ for the 49 before it (bench/conversation.py). Here:
 - `{prefix}:events:{sender}` is a Redis list with one JSON event per element; a turn appends
   only its new events (RPUSH), so a save costs what the turn added, and two writers can
   never overwrite each other's events;
-- `{prefix}:session:{sender}` holds the list index where the latest conversation session
-  starts, so loading a conversation decodes that session only (what Rasa's `retrieve` gives);
+- `{prefix}:meta:{sender}` holds the list index where the latest conversation session
+  starts, so loading a conversation decodes that session only (what Rasa's `retrieve` gives),
+  and how often the list was rewritten;
+- each process keeps the decoded latest session of recent conversations and, on the next
+  load, fetches and decodes only the events appended since (by any process), checked in one
+  Redis transaction: a turn no longer pays for decoding the turns before it;
 - both keys expire `record_exp` seconds after the last turn (the retention setting);
 - event types are resolved through a table built once (Rasa walks every `Event` subclass
   for every event: 28 % of the Rasa server's CPU on long conversations, py-spy).
@@ -28,6 +32,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Text, Type
 
@@ -83,34 +89,87 @@ def session_start_offsets(events: List[Event]) -> List[int]:
     ]
 
 
+def decode(lines: List[Text]) -> List[Event]:
+    return deserialise_events(json.loads("[" + ",".join(lines) + "]")) if lines else []
+
+
+@dataclass
+class CachedSession:
+    """The decoded events of a conversation's latest session, as this process last saw them."""
+
+    rewrites: int  # the conversation's rewrite count then: a rewrite invalidates every copy
+    start: int  # list index of the session's first event
+    events: List[Event]
+
+    @property
+    def count(self) -> int:
+        return self.start + len(self.events)
+
+
 class ShouhouRedisTrackerStore(RedisTrackerStore):
-    def __init__(self, *args: Any, record_exp: Optional[Any] = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, record_exp: Optional[Any] = None, cached_conversations: Any = 2000, **kwargs: Any
+    ) -> None:
         # endpoints.yml substitutes ${VARS} as text; an empty value means "keep forever".
         retention = int(record_exp) if record_exp not in (None, "", "0", 0) else None
         super().__init__(*args, record_exp=retention, **kwargs)
+        # Decoded sessions of recent conversations. Every load checks them against Redis in the
+        # same transaction that fetches the events appended since (by any process), so a copy
+        # is never stale; it only spares decoding what this process has decoded before.
+        self.cache: "OrderedDict[Text, CachedSession]" = OrderedDict()
+        self.cache_size = int(cached_conversations)
 
     def events_key(self, sender_id: Text) -> Text:
         return f"{self.key_prefix}events:{sender_id}"
 
-    def session_key(self, sender_id: Text) -> Text:
-        return f"{self.key_prefix}session:{sender_id}"
+    def meta_key(self, sender_id: Text) -> Text:
+        """Hash: `session_start` (list index of the latest session), `rewrites` (count)."""
+        return f"{self.key_prefix}meta:{sender_id}"
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The latest conversation session, as Rasa's `retrieve` returns it."""
-        start = self.red.get(self.session_key(sender_id))
-        return self._load(sender_id, int(start) if start else 0)
+        cached = self.cache.get(sender_id)
+        if cached is not None:
+            pipe = self.red.pipeline()  # MULTI/EXEC: meta and tail from one moment
+            pipe.hmget(self.meta_key(sender_id), "session_start", "rewrites")
+            pipe.lrange(self.events_key(sender_id), cached.count, -1)
+            pipe.llen(self.events_key(sender_id))
+            (start, rewrites), tail, length = pipe.execute()
+            start, rewrites = int(start or 0), int(rewrites or 0)
+            unchanged_before = rewrites == cached.rewrites and length == cached.count + len(tail)
+            if unchanged_before and cached.start <= start <= length:
+                events = (cached.events + decode(tail))[start - cached.start :]
+                return self._tracker(sender_id, rewrites, start, events)
+        pipe = self.red.pipeline()
+        pipe.hmget(self.meta_key(sender_id), "session_start", "rewrites")
+        pipe.lrange(self.events_key(sender_id), 0, -1)
+        (start, rewrites), stored = pipe.execute()
+        if not stored:
+            self.cache.pop(sender_id, None)
+            return None
+        start = int(start or 0)
+        return self._tracker(sender_id, int(rewrites or 0), start, decode(stored[start:]))
 
     async def retrieve_full_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        return self._load(sender_id, 0)
-
-    def _load(self, sender_id: Text, start: int) -> Optional[DialogueStateTracker]:
-        stored = self.red.lrange(self.events_key(sender_id), start, -1)
-        if not stored and start == 0:
+        stored = self.red.lrange(self.events_key(sender_id), 0, -1)
+        if not stored:
             return None
         tracker = self.init_tracker(sender_id)
-        tracker.recreate_from_dialogue(Dialogue(sender_id, deserialise_events(json.loads(line) for line in stored)))
-        setattr(tracker, STORED_MARK, (sender_id, start, start + len(stored)))
+        tracker.recreate_from_dialogue(Dialogue(sender_id, decode(stored)))
+        return tracker  # unmarked: saving it merges and rewrites, as Rasa's store would
+
+    def _tracker(self, sender_id: Text, rewrites: int, start: int, events: List[Event]) -> DialogueStateTracker:
+        self._remember(sender_id, CachedSession(rewrites, start, list(events)))
+        tracker = self.init_tracker(sender_id)
+        tracker.recreate_from_dialogue(Dialogue(sender_id, events))
+        setattr(tracker, STORED_MARK, (sender_id, start, start + len(events)))
         return tracker
+
+    def _remember(self, sender_id: Text, session: CachedSession) -> None:
+        self.cache[sender_id] = session
+        self.cache.move_to_end(sender_id)
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
 
     async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
         await self.stream_events(tracker)
@@ -124,39 +183,56 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
     def _append(self, tracker: DialogueStateTracker, start: int, stored_count: int) -> None:
         """Push the events added since the tracker was loaded (or last saved); remember where
         a new conversation session began."""
-        new_events = list(tracker.events)[stored_count - start:]
+        new_events = list(tracker.events)[stored_count - start :]
         if not new_events:
             return
-        pipe = self.red.pipeline()
-        pipe.rpush(self.events_key(tracker.sender_id), *[encode(event) for event in new_events])
+        sender_id = tracker.sender_id
         offsets = session_start_offsets(new_events)
+        pipe = self.red.pipeline()
+        pipe.rpush(self.events_key(sender_id), *[encode(event) for event in new_events])
         if offsets:
-            pipe.set(self.session_key(tracker.sender_id), stored_count + offsets[-1])
-        pipe.execute()
-        setattr(tracker, STORED_MARK, (tracker.sender_id, start, stored_count + len(new_events)))
+            pipe.hset(self.meta_key(sender_id), "session_start", stored_count + offsets[-1])
+        length = pipe.execute()[0]
+        setattr(tracker, STORED_MARK, (sender_id, start, stored_count + len(new_events)))
+        self._extend_cached(sender_id, stored_count, new_events, length, offsets)
+
+    def _extend_cached(
+        self, sender_id: Text, stored_count: int, new_events: List[Event], length: int, offsets: List[int]
+    ) -> None:
+        """Keep this process's copy in step with what it just wrote, when nobody wrote between."""
+        cached = self.cache.get(sender_id)
+        if cached is None or cached.count != stored_count or length != stored_count + len(new_events):
+            self.cache.pop(sender_id, None)
+            return
+        events = cached.events + new_events
+        start = stored_count + offsets[-1] if offsets else cached.start
+        self._remember(sender_id, CachedSession(cached.rewrites, start, events[start - cached.start :]))
 
     def _rewrite(self, tracker: DialogueStateTracker) -> None:
         """A tracker this store did not load: merge with what is stored (as Rasa does) and
         write the whole list again in one transaction."""
-        stored = self._load(tracker.sender_id, 0)
-        if stored is not None:
-            tracker = self._merge_trackers(stored, tracker)
+        stored = self.red.lrange(self.events_key(tracker.sender_id), 0, -1)
+        if stored:
+            prior = self.init_tracker(tracker.sender_id)
+            prior.recreate_from_dialogue(Dialogue(tracker.sender_id, decode(stored)))
+            tracker = self._merge_trackers(prior, tracker)
         events = list(tracker.events)
         offsets = session_start_offsets(events)
         pipe = self.red.pipeline()  # MULTI/EXEC: readers see the old list or the new one
-        pipe.delete(self.events_key(tracker.sender_id), self.session_key(tracker.sender_id))
+        pipe.delete(self.events_key(tracker.sender_id))
         if events:
             pipe.rpush(self.events_key(tracker.sender_id), *[encode(event) for event in events])
-        if offsets:
-            pipe.set(self.session_key(tracker.sender_id), offsets[-1])
+        pipe.hset(self.meta_key(tracker.sender_id), "session_start", offsets[-1] if offsets else 0)
+        pipe.hincrby(self.meta_key(tracker.sender_id), "rewrites", 1)
         pipe.execute()
+        self.cache.pop(tracker.sender_id, None)
 
     def _expire(self, sender_id: Text, seconds: Optional[float]) -> None:
         if not seconds:
             return
         pipe = self.red.pipeline(transaction=False)
         pipe.expire(self.events_key(sender_id), int(seconds))
-        pipe.expire(self.session_key(sender_id), int(seconds))
+        pipe.expire(self.meta_key(sender_id), int(seconds))
         pipe.execute()
 
     async def exists(self, conversation_id: Text) -> bool:
@@ -165,4 +241,4 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
     async def keys(self) -> Iterable[Text]:
         """Conversation ids (a SCAN, for Rasa's listing endpoints; never in a message's path)."""
         prefix = self.events_key("")
-        return [key[len(prefix):] for key in self.red.scan_iter(match=prefix + "*", count=1000)]
+        return [key[len(prefix) :] for key in self.red.scan_iter(match=prefix + "*", count=1000)]

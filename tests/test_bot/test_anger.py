@@ -40,3 +40,14 @@ def test_anger_has_score_and_flag_on_every_parse(parse):
 def test_angry_message_keeps_its_intent(parse):
     result = parse("我昨天刚买的今天就坏了你们这什么质量！")
     assert result["intent"]["name"] == "report_broken" and result["anger"]["angry"] is True
+
+
+def test_the_cache_fingerprint_survives_a_node_rasa_restored_from_its_cache():
+    """Rasa asks restored nodes for the add-on with {"output": Resource} as config: a KeyError
+    there failed every training whose anger model was cached but whose rules had changed."""
+    from rasa.engine.storage.resource import Resource
+
+    from bot.anger import AngerScorer
+
+    assert AngerScorer.fingerprint_addon({"output": Resource("train_bot.anger.AngerScorer9")}) is None
+    assert AngerScorer.fingerprint_addon(AngerScorer.get_default_config())

@@ -120,7 +120,7 @@ def test_conversations_expire_after_the_retention_time(domain, redis_url, redis_
     store = ShouhouRedisTrackerStore(domain, record_exp="3600", **store_kwargs(redis_url))
     run(store.save(DialogueStateTracker.from_events("shopper-5", session(1000) + turn("在吗", 1010))))
     assert 3590 < redis_client.ttl(store.events_key("shopper-5")) <= 3600
-    assert 3590 < redis_client.ttl(store.session_key("shopper-5")) <= 3600
+    assert 3590 < redis_client.ttl(store.meta_key("shopper-5")) <= 3600
     forever = ShouhouRedisTrackerStore(domain, record_exp="", **store_kwargs(redis_url))
     run(forever.save(DialogueStateTracker.from_events("shopper-6", session(1))))
     assert redis_client.ttl(forever.events_key("shopper-6")) == -1
@@ -130,3 +130,34 @@ def test_keys_lists_the_conversations(store):
     for sender in ("a", "b"):
         run(store.save(DialogueStateTracker.from_events(sender, session(1))))
     assert sorted(run(store.keys())) == ["a", "b"]
+
+
+def test_a_process_decodes_only_what_others_appended_since_it_last_looked(domain, redis_url, store):
+    run(store.save(DialogueStateTracker.from_events("shopper-7", session(1) + turn("奶粉结块了", 10))))
+    mine = run(store.retrieve("shopper-7"))
+    mine.update_with_events(turn("我自己的", 20), None, override_timestamp=False)
+    run(store.save(mine))
+    assert store.cache["shopper-7"].count == 11
+    other_process = ShouhouRedisTrackerStore(domain, **store_kwargs(redis_url))
+    theirs = run(other_process.retrieve("shopper-7"))
+    theirs.update_with_events(turn("另一个进程的", 30) + session(5000), None, override_timestamp=False)
+    run(other_process.save(theirs))
+    # This process's copy is 11 events old: it reads the 7 new ones and the new session start.
+    latest = run(store.retrieve("shopper-7"))
+    assert as_dicts(latest) == as_dicts(run(other_process.retrieve("shopper-7")))
+    assert [e.as_dict() for e in latest.events] == [e.as_dict() for e in session(5000)]
+
+
+def test_a_cached_copy_is_never_served_after_a_rewrite_or_expiry(store, redis_client):
+    run(store.save(DialogueStateTracker.from_events("shopper-8", session(1) + turn("奶粉结块了", 10))))
+    assert run(store.retrieve("shopper-8")) is not None and "shopper-8" in store.cache
+    redis_client.delete(store.events_key("shopper-8"), store.meta_key("shopper-8"))  # expired
+    assert run(store.retrieve("shopper-8")) is None
+    run(store.save(DialogueStateTracker.from_events("shopper-8", session(1) + turn("第一版", 10))))
+    run(store.retrieve("shopper-8"))
+    # Another process replaces the events (Rasa's PUT /conversations/{id}/tracker/events).
+    redis_client.hincrby(store.meta_key("shopper-8"), "rewrites", 1)
+    redis_client.lset(store.events_key("shopper-8"), 3, redis_client.lindex(store.events_key("shopper-8"), 3).replace(
+        "第一版".encode(), "第二版".encode()))
+    texts = [e.text for e in run(store.retrieve("shopper-8")).events if isinstance(e, UserUttered)]
+    assert texts == ["第二版"]
