@@ -46,9 +46,8 @@ def test_rest_channel_answers_in_chinese_and_tracker_lands_in_redis(server, redi
     assert "anger" in tracker["latest_message"]
 
     client = redis.Redis.from_url(redis_url)
-    keys = [k.decode() for k in client.keys("*shopper-1*")]
-    assert keys, "the tracker was not stored in Redis"
-    stored = json.loads(client.get(keys[0]))
-    user_events = [e for e in stored["events"] if e["event"] == "user"]
+    stored = client.lrange("shouhou:tracker:events:shopper-1", 0, -1)  # bot/tracker_store.py
+    assert stored, "the tracker was not stored in Redis"
+    user_events = [e for e in map(json.loads, stored) if e["event"] == "user"]
     assert user_events[-1]["text"] == "我买的杯子收到就碎了"
     assert "anger" in user_events[-1]["parse_data"]
