@@ -27,7 +27,7 @@ from typing import Any, Dict, Hashable, List, Optional, Text, Tuple
 
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer, TrackerFeaturizer
 from rasa.core.policies.memoization import MemoizationPolicy
-from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core import constants
 from rasa.shared.core.domain import Domain, State, SubState
@@ -107,7 +107,9 @@ class IncrementalStates:
         # next event decides whether its turn is hidden.
         current, _, _ = step(domain, progress, False, options)
         states = progress.states + ([current] if current is not None else [])
-        return [copy_state(state) for state in states]
+        # Rasa edits the last state it gets (drops the last user input's text or intent), and
+        # that state may share its user part with the one before: the last one is a copy.
+        return states[:-1] + [copy_state(states[-1])] if states else []
 
     def _advance(self, domain: Domain, progress: Progress, hide_rule_turn: bool, options: Tuple) -> None:
         state, progress.last_ml_action_sub_state, progress.turn_was_hidden = step(
@@ -171,8 +173,6 @@ def step(
 
 
 def copy_state(state: State) -> State:
-    """Callers edit the states they get (the last user input's text or intent is dropped),
-    and a state may share its user part with the next: hand out copies."""
     return {name: dict(sub_state) for name, sub_state in state.items()}
 
 
@@ -212,9 +212,32 @@ class ShouhouMemoizationPolicy(MemoizationPolicy):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class ShouhouRulePolicy(RulePolicy):
+    """Also looks at only as many of the latest states as its longest rule has: Rasa matches a
+    rule against the conversation from the end and stops caring past the rule's length, but
+    walks (and JSON-parses every surviving rule for) every state of the session."""
+
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         return own_code_fingerprint()
+
+    def _prediction_states(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        use_text_for_last_user_input: bool = False,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+    ) -> List[State]:
+        states = super()._prediction_states(tracker, domain, use_text_for_last_user_input, rule_only_data)
+        return states[-self.longest_rule() :]
+
+    def longest_rule(self) -> int:
+        """States in the longest learned rule (happy or unhappy loop path), at least 1."""
+        lookups = [self.lookup.get(RULES, {}), self.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})]
+        version = tuple((id(lookup), len(lookup)) for lookup in lookups)
+        if getattr(self, "_longest_rule", (None, 0))[0] != version:
+            longest = max((len(self._rule_key_to_state(key)) for lookup in lookups for key in lookup), default=1)
+            self._longest_rule = (version, max(longest, 1))
+        return self._longest_rule[1]
 
     def _standard_featurizer(self) -> MaxHistoryTrackerFeaturizer:
         return IncrementalMaxHistoryTrackerFeaturizer(state_featurizer=None, max_history=self.config["max_history"])
