@@ -9,7 +9,7 @@ by the conversation id, and proves an order is theirs with the phone number on i
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
@@ -38,6 +38,15 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
 
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_message_anger(tracker: Tracker) -> Tuple[float, bool]:
+    """The anger score and verdict bot/anger.py put on the latest message ((0.0, False) if none)."""
+    anger = (tracker.latest_message or {}).get("anger") or {}
+    try:
+        return float(anger.get("score") or 0.0), bool(anger.get("angry"))
+    except (TypeError, ValueError):
+        return 0.0, False
 
 
 def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:

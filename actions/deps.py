@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from actions.clients.handoff_client import HandoffClient
 from actions.clients.photos_client import PhotoClient
 from actions.policy.rules import Policy, load_policy
 from actions.settings import get_settings
@@ -32,8 +33,14 @@ def photo_client() -> PhotoClient:
     return PhotoClient(settings.handoff_url, settings.service_token.get_secret_value(), settings.photo_timeout_seconds)
 
 
+@lru_cache(maxsize=1)
+def handoff_client() -> HandoffClient:
+    settings = get_settings()
+    return HandoffClient(settings.handoff_url, settings.service_token.get_secret_value(), settings.photo_timeout_seconds)
+
+
 def reset() -> None:
     """Forget the built parts (after the settings changed, in tests)."""
-    for built in (repository, policy, photo_client):
+    for built in (repository, policy, photo_client, handoff_client):
         built.cache_clear()
     get_settings.cache_clear()

@@ -20,6 +20,7 @@ from handoff.errors import unauthorized
 from handoff.photos import PhotoStore
 from handoff.settings import HandoffSettings
 from handoff.shopper_tokens import InvalidShopperToken, verify_subject
+from handoff.tickets.service import TicketService
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +40,14 @@ def _photo_store(request: Request) -> PhotoStore:
     return request.app.state.photo_store
 
 
+def _ticket_service(request: Request) -> TicketService:
+    return request.app.state.ticket_service
+
+
 SettingsDep = Annotated[HandoffSettings, Depends(_settings)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 PhotoStoreDep = Annotated[PhotoStore, Depends(_photo_store)]
+TicketServiceDep = Annotated[TicketService, Depends(_ticket_service)]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,5 +18,14 @@ def unauthorized(code: str, message_zh: str) -> HTTPException:
 
 
 async def request_validation_handler(request: Request, error: RequestValidationError) -> JSONResponse:
-    """FastAPI's own validation errors (422, English) in our shape."""
-    return JSONResponse(status_code=400, content={"detail": {"code": "bad_request", "message": "请求格式不正确"}})
+    """FastAPI's own validation errors: still 422, in our shape, naming the fields at fault."""
+    fields = sorted({_field_name(problem) for problem in error.errors()} - {""})
+    message = f"请求格式不正确：{'、'.join(fields)}" if fields else "请求格式不正确"
+    return JSONResponse(status_code=422, content={"detail": {"code": "bad_request", "message": message}})
+
+
+def _field_name(problem: Dict[str, Any]) -> str:
+    """loc ("body", "ticket", "reason") -> "ticket.reason"; a body that is not JSON has no field name."""
+    if problem.get("type") == "json_invalid":
+        return ""
+    return ".".join(str(part) for part in problem.get("loc", ())[1:])

@@ -3,7 +3,7 @@
 Run: `.venv/bin/uvicorn --factory handoff.main:create_app --ws websockets --port 8000`
 (`--ws websockets`: uvicorn's default "auto" needs websockets>=13; Rasa pins websockets 10.4).
 The lifespan opens ONE async Redis client for the whole process (never one per request
-or socket) and the photo store over it; both are closed when the app stops.
+or socket) and the photo store and ticket service over it; the client is closed when the app stops.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from handoff.photo_images import PhotoLimits
 from handoff.photos import PhotoStore
 from handoff.settings import HandoffSettings, get_settings
 from handoff.shopper import uploads
+from handoff.tickets import router as tickets
+from handoff.tickets.service import TicketService
 
 
 def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
@@ -33,6 +35,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
         client = Redis.from_url(settings.redis_url)
         app.state.redis = client
         app.state.photo_store = PhotoStore(client, settings.photo_dir, _photo_limits(settings))
+        app.state.ticket_service = TicketService(client, settings)
         try:
             yield
         finally:
@@ -42,6 +45,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.include_router(uploads.router)
+    app.include_router(tickets.router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     return app
 

@@ -12,3 +12,16 @@ PREFIX = "shouhou:"
 PHOTO = PREFIX + "photo:{photo_id}"
 # Hash: sha256 of a photo's pixels -> id of the owner's first upload of it (spots the same photo sent twice).
 PHOTO_HASHES = PREFIX + "photo_hashes:{owner}"
+
+# Hash: who answers one conversation (owner bot|waiting|agent, agent_id, ticket_id of its open ticket, updated_at).
+CONVERSATION = PREFIX + "conversation:{conversation_id}"
+# Hash: one handoff ticket (conversation_id, status, priority, created_at, agent_id, claimed_at, ticket = TicketIn JSON).
+TICKET = PREFIX + "ticket:{ticket_id}"
+# Sorted set: ids of waiting tickets, score = priority * 10^12 + creation sequence (lowest is served first).
+TICKET_QUEUE = PREFIX + "tickets:waiting"
+# String: counter giving each ticket its creation sequence (orders the queue within a priority).
+TICKET_SEQUENCE = PREFIX + "tickets:sequence"
+# Stream: ticket events (ticket_created, ticket_claimed) for the agents' console, capped near 10000 entries.
+TICKET_EVENTS = PREFIX + "tickets:events"
+# Sorted set: agent_id -> unix time of the agent's last heartbeat (entries older than the window are pruned).
+AGENTS_ONLINE = PREFIX + "agents:online"

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Literal
 
-from pydantic import BaseSettings, SecretStr, root_validator
+from pydantic import BaseSettings, PositiveFloat, PositiveInt, SecretStr, root_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +38,10 @@ class HandoffSettings(BaseSettings):
     shopper_token_ttl_seconds: int = 2 * 60 * 60
     # Bearer token of internal callers: the action server (and, for now, the agents' console).
     service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
+    # Handoff queue: the expected wait is (tickets ahead + 1) * this / agents online.
+    handoff_minutes_per_ticket: PositiveFloat = 3.0
+    # An agent counts as online for this long after their last heartbeat.
+    agent_heartbeat_seconds: PositiveInt = 60
 
     class Config:
         env_file = PROJECT_ROOT / ".env"

@@ -1,7 +1,7 @@
 """The set-up's own promises: stale-model detection and a clear message without Python 3.10."""
 
-import re
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path

@@ -1,15 +1,20 @@
-"""Fixtures of the handoff tests: settings pointing at the tests' Redis database and tmp_path, and tokens."""
+"""Fixtures of the handoff tests: settings pointing at the tests' Redis database and tmp_path, async Redis
+clients on that database, tokens, and handoff tickets."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 import pytest
+import pytest_asyncio
+import redis as sync_redis
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from handoff.settings import HandoffSettings
 from handoff.shopper_tokens import issue_guest_token, issue_shopper_token
+from handoff.tickets.models import HandoffReason, TicketIn
 
 SHOPPER_TOKEN_SECRET = "test-shopper-token-secret-0123456789abcdef"
 SERVICE_TOKEN = "test-service-token-0123456789abcdef-xyz"
@@ -38,3 +43,35 @@ def guest_token() -> Callable[[str], str]:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def redis(redis_url: str, redis_client: sync_redis.Redis) -> AsyncIterator[Redis]:
+    """An async client on the tests' database (redis_client flushes it around the test)."""
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.close()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def other_redis(redis_url: str, redis_client: sync_redis.Redis) -> AsyncIterator[Redis]:
+    """A second connection on the same database, as a second process of the service would have."""
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.close()
+
+
+def ticket_in(conversation_id: str = "conv-1", reason: str = "requested", angry: bool = False) -> TicketIn:
+    return TicketIn(
+        conversation_id=conversation_id,
+        shopper_id="u1001",
+        reason=HandoffReason(reason),
+        summary_zh="杯子碎了，想退款",
+        angry=angry,
+        anger_score=0.8 if angry else 0.1,
+        five_elements={"order": "SH20240601001", "item": "玻璃杯", "problem": "破损", "wish": "退款", "evidence": None},
+        transcript=[
+            {"speaker": "shopper", "text": "杯子到了就是碎的", "timestamp": 1717200000.0, "intent": "report_damage"}
+        ],
+        promises=["已为您登记破损"],
+    )
