@@ -45,7 +45,7 @@ OPENERS = {
     "wrong_brand_handbag": "收到的包不是我买的牌子",
 }
 LONG_TURNS = 50
-LONG_CONVERSATIONS = 4
+LONG_CONVERSATIONS = 8
 LONG_QUESTIONS = ["退货运费谁出", "退款多久到账", "退货地址是哪里", "刻字的能退吗", "几天内可以退"]
 
 
