@@ -11,6 +11,8 @@ phone numbers split into groups (138 1234 5678) and punctuation hammered ten tim
   keeps the run as an anger signal while bounding the vocabulary; digits are never
   capped (order numbers contain 0000);
 - digit groups that together form a mobile number or an order number are joined;
+- a text that did not start with "/" never starts with one after normalisation (Rasa would
+  read it as a forced intent): a leading "／" stays full-width;
 - text longer than `max_chars` is cut (parsing cost grows with length).
 
 Every output character remembers the index of the input character it came from, so
@@ -26,6 +28,8 @@ from typing import List, Optional, Tuple
 
 FULLWIDTH_OFFSET = 0xFEE0
 IDEOGRAPHIC_SPACE = "\u3000"
+COMMAND_PREFIX = "/"
+FULLWIDTH_COMMAND_PREFIX = "\uff0f"  # ／
 DEFAULT_MAX_REPEAT = 3
 DEFAULT_MAX_CHARS = 1000
 
@@ -116,6 +120,15 @@ def _join_digit_groups(chars: Chars) -> Chars:
     return [pair for position, pair in enumerate(chars) if position not in drop]
 
 
+def _never_a_command(chars: Chars, original: str) -> Chars:
+    """Rasa reads a text starting with "/" as a forced intent with entities ("/inform{…}"). A
+    message that did not start with "/" must not start with one after normalisation (the
+    gateway turns a typed leading "/" into "／" so that shoppers cannot force intents)."""
+    if chars and chars[0][0] == COMMAND_PREFIX and not original.strip().startswith(COMMAND_PREFIX):
+        return [(FULLWIDTH_COMMAND_PREFIX, chars[0][1])] + chars[1:]
+    return chars
+
+
 def normalize(
     text: Optional[str],
     max_repeat: int = DEFAULT_MAX_REPEAT,
@@ -127,6 +140,7 @@ def normalize(
     chars = _collapse_whitespace(chars)
     chars = _cap_repeats(chars, max_repeat)
     chars = _join_digit_groups(chars)
+    chars = _never_a_command(chars, text or "")
     truncated = len(chars) > max_chars
     chars = chars[:max_chars]
     return NormalizedText(

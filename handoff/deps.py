@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
 from handoff.errors import unauthorized
+from handoff.gateway import Gateway
 from handoff.photos import PhotoStore
 from handoff.settings import HandoffSettings
 from handoff.shopper_tokens import InvalidShopperToken, verify_subject
@@ -40,6 +41,10 @@ def _photo_store(request: Request) -> PhotoStore:
     return request.app.state.photo_store
 
 
+def _gateway(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
 def _ticket_service(request: Request) -> TicketService:
     return request.app.state.ticket_service
 
@@ -47,6 +52,7 @@ def _ticket_service(request: Request) -> TicketService:
 SettingsDep = Annotated[HandoffSettings, Depends(_settings)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 PhotoStoreDep = Annotated[PhotoStore, Depends(_photo_store)]
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
 TicketServiceDep = Annotated[TicketService, Depends(_ticket_service)]
 
 
@@ -78,6 +84,23 @@ def _uploader_subject(credentials: Optional[HTTPAuthorizationCredentials], setti
         raise unauthorized(error.code, error.message_zh) from error
 
 
+@dataclass(frozen=True)
+class Shopper:
+    """A shopper or guest, with the token that proved it (the actions verify it again)."""
+
+    subject: str
+    token: str
+
+    @property
+    def conversation_id(self) -> str:
+        return self.subject  # "u1001", or "guest:<conversation id>"
+
+
+def current_shopper(credentials: BearerDep, settings: SettingsDep) -> Shopper:
+    subject = _uploader_subject(credentials, settings)
+    return Shopper(subject=subject, token=credentials.credentials)
+
+
 def current_uploader(credentials: BearerDep, settings: SettingsDep) -> str:
     """The shopper id or "guest:<conversation_id>" of a valid token; 401 otherwise."""
     return _uploader_subject(credentials, settings)
@@ -98,5 +121,6 @@ def photo_viewer(credentials: BearerDep, settings: SettingsDep) -> Caller:
 
 
 CurrentUploader = Annotated[str, Depends(current_uploader)]
+CurrentShopper = Annotated[Shopper, Depends(current_shopper)]
 ServiceCaller = Annotated[Caller, Depends(service_caller)]
 PhotoViewer = Annotated[Caller, Depends(photo_viewer)]

@@ -3,7 +3,8 @@
 Run: `.venv/bin/uvicorn --factory handoff.main:create_app --ws websockets --port 8000`
 (`--ws websockets`: uvicorn's default "auto" needs websockets>=13; Rasa pins websockets 10.4).
 The lifespan opens ONE async Redis client for the whole process (never one per request
-or socket) and the photo store and ticket service over it; the client is closed when the app stops.
+or socket) and the photo store, ticket service and gateway over it (with one client for Rasa);
+both are closed when the app stops.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from typing import AsyncIterator, Optional
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from handoff.deps import RedisDep
 from handoff.errors import request_validation_handler
+from handoff.gateway import Gateway
 from handoff.photo_images import PhotoLimits
 from handoff.photos import PhotoStore
+from handoff.rasa_client import RasaClient
 from handoff.settings import HandoffSettings, get_settings
-from handoff.shopper import uploads
+from handoff.shopper import chat, uploads
 from handoff.tickets import router as tickets
 from handoff.tickets.service import TicketService
 
@@ -36,9 +40,12 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
         app.state.redis = client
         app.state.photo_store = PhotoStore(client, settings.photo_dir, _photo_limits(settings))
         app.state.ticket_service = TicketService(client, settings)
+        rasa = RasaClient(settings.rasa_url, _secret(settings.rasa_token), settings.rasa_timeout_seconds)
+        app.state.gateway = Gateway(client, rasa, settings)
         try:
             yield
         finally:
+            await rasa.aclose()
             await client.close()
 
     app = FastAPI(title="Shouhou handoff", lifespan=lifespan)
@@ -46,6 +53,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.include_router(uploads.router)
     app.include_router(tickets.router)
+    app.include_router(chat.router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     return app
 
@@ -57,6 +65,10 @@ async def health(redis: RedisDep) -> JSONResponse:
     except (RedisError, OSError):
         return JSONResponse(status_code=503, content={"status": "unavailable", "redis": False})
     return JSONResponse(content={"status": "ok", "redis": True})
+
+
+def _secret(value: Optional[SecretStr]) -> Optional[str]:
+    return value.get_secret_value() if value else None
 
 
 def _photo_limits(settings: HandoffSettings) -> PhotoLimits:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Literal
+from typing import Any, Dict, Literal, Optional
 
 from pydantic import BaseSettings, PositiveFloat, PositiveInt, SecretStr, root_validator
 
@@ -36,6 +36,15 @@ class HandoffSettings(BaseSettings):
     # Signs the shopper tokens the store's app hands the chat (and the guest tokens we issue).
     shopper_token_secret: SecretStr = SecretStr(DEV_SHOPPER_TOKEN_SECRET)
     shopper_token_ttl_seconds: int = 2 * 60 * 60
+    # The Rasa server the gateway sends shoppers' messages to (REST channel, HTTP API token).
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: Optional[SecretStr] = None
+    rasa_timeout_seconds: float = 10.0
+    # Anger that hands off from the gateway besides the scorer's own "angry": this many shopper
+    # turns in a row, each at least `step` angrier, the last at `floor` or above.
+    anger_rising_turns: int = 3
+    anger_rising_step: float = 0.1
+    anger_rising_floor: float = 0.3
     # Bearer token of internal callers: the action server (and, for now, the agents' console).
     service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
     # Handoff queue: the expected wait is (tickets ahead + 1) * this / agents online.

@@ -61,6 +61,7 @@ def endpoint_environment(redis_url: str, settings: RunSettings) -> Dict[str, str
         "TRACKER_RETENTION_SECONDS": str(settings.tracker_retention_seconds),
         "ACTION_SERVER_URL": settings.action_server_url,
         "HANDOFF_URL": settings.handoff_url,
+        "RASA_URL": settings.rasa_url,  # where the handoff service's gateway finds Rasa
     }
 
 
@@ -171,6 +172,7 @@ def serve(settings: RunSettings, env: Dict[str, str], shell: bool) -> int:
         sys.exit("error: no trained model for the current data; run `make train`")
     for port in (settings.handoff_port, settings.action_port, settings.rasa_port):
         require_free_port(port)
+    env["RASA_TOKEN"] = rasa_token(settings)  # the gateway calls Rasa's HTTP API with it
     processes: List[subprocess.Popen] = []
     signal.signal(signal.SIGTERM, lambda *_: (stop(processes), sys.exit(0)))
     try:

@@ -76,7 +76,8 @@ def running_assistant(model: Path, redis_url: str, workdir: Path) -> Iterator[As
     shop_db = workdir / "shop.db"
     orders = seed(shop_db, store_now())
     env = rasa_cli.environment(
-        {**endpoint_environment(redis_url, settings), "SHOP_DB_PATH": str(shop_db), "PHOTO_DIR": str(workdir / "photos")}
+        {**endpoint_environment(redis_url, settings), "SHOP_DB_PATH": str(shop_db), "PHOTO_DIR": str(workdir / "photos"),
+         "RASA_TOKEN": TOKEN}
     )
     assistant = Assistant(settings.rasa_url, settings.handoff_url, orders, env=env)
     for service in (

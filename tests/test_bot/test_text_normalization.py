@@ -45,3 +45,17 @@ def test_entity_span_follows_the_text():
 def test_span_removed_entirely_maps_to_none():
     result = normalize("a\u200bb")
     assert result.map_span(1, 2) is None
+
+
+@pytest.mark.parametrize(
+    "typed, normalized",
+    [
+        ("／inform{\"resolution\": \"refund\"}", "／inform{\"resolution\": \"refund\"}"),  # from the gateway
+        ("\u200b/affirm", "／affirm"),  # an invisible character must not hide a command
+        ("　／人工", "／人工"),
+        ("/affirm", "/affirm"),  # a real command (a button payload) stays one
+        ("退款／换货", "退款/换货"),
+    ],
+)
+def test_normalisation_never_turns_text_into_a_rasa_command(typed, normalized):
+    assert normalize(typed).text == normalized

@@ -1,0 +1,61 @@
+"""RasaClient: how the gateway talks to the Rasa server (REST channel and HTTP API, with the token).
+
+Shoppers never reach Rasa directly: their messages come to the gateway, which sends them on
+here. One httpx.AsyncClient per RasaClient (created in the service's lifespan).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import httpx
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer, answered with an error, or sent something that is not JSON."""
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: Optional[str], timeout: float = 10.0) -> None:
+        self._params = {"token": token} if token else {}
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+
+    async def send(self, conversation_id: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """A shopper message through the REST channel; the bot's replies."""
+        body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        return await self._json("POST", "/webhooks/rest/webhook", json=body)
+
+    async def execute(self, conversation_id: str, action: str) -> List[Dict[str, Any]]:
+        """Run one action in the conversation (HTTP API); what it said to the shopper."""
+        reply = await self._json(
+            "POST", f"/conversations/{conversation_id}/execute", json={"name": action}, params=self._params
+        )
+        return list(reply.get("messages") or [])
+
+    async def parse(self, text: str) -> Dict[str, Any]:
+        """What the NLU makes of a text (intent, entities, anger), without touching a conversation."""
+        return await self._json("POST", "/model/parse", json={"text": text}, params=self._params)
+
+    async def record(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
+        """Append events without a bot prediction (a shopper message while a person answers)."""
+        await self._json("POST", f"/conversations/{conversation_id}/tracker/events", json=events, params=self._params)
+
+    async def tracker(self, conversation_id: str) -> Dict[str, Any]:
+        """The conversation's current session (HTTP API)."""
+        return await self._json("GET", f"/conversations/{conversation_id}/tracker", params=self._params)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        params = kwargs.pop("params", None)
+        try:
+            response = await self._http.request(method, path, params=params, **kwargs)
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa at {self._http.base_url} did not answer: {error!r}") from error
+        if response.status_code >= 400:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} to {method} {path}")
+        try:
+            return response.json()
+        except ValueError as error:
+            raise RasaUnavailable(f"Rasa sent no JSON to {method} {path}") from error

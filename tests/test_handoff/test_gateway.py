@@ -1,0 +1,91 @@
+"""The gateway's own rules: text is never a Rasa command, when anger hands off, clear errors."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from handoff.gateway import EmptyMessage, anger_calls_for_a_person, as_free_text, is_rising
+from handoff.main import create_app
+from handoff.settings import HandoffSettings
+from tests.test_handoff.conftest import bearer
+
+
+@pytest.mark.parametrize(
+    "typed, sent",
+    [
+        ("/request_human", "／request_human"),
+        ('  /inform{"order_id": "2026112559261845"}', '／inform{"order_id": "2026112559261845"}'),
+        ("  奶粉结块了  ", "奶粉结块了"),
+        ("退款 /人工", "退款 /人工"),
+    ],
+)
+def test_typed_text_is_never_a_rasa_command(typed, sent):
+    assert as_free_text(typed) == sent
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "\n\t"])
+def test_an_empty_message_is_refused(typed):
+    with pytest.raises(EmptyMessage):
+        as_free_text(typed)
+
+
+def test_a_very_long_message_is_cut_not_refused():
+    assert len(as_free_text("退" * 10_000)) == 2000
+
+
+def tracker(*angers):
+    return {"events": [{"event": "user", "text": "…", "parse_data": {"anger": a}} for a in angers]}
+
+
+@pytest.mark.parametrize(
+    "angers, hands_off",
+    [
+        ([{"score": 0.92, "angry": True}], True),
+        ([{"score": 0.2, "angry": False}], False),
+        ([{"score": 0.1, "angry": False}, {"score": 0.22, "angry": False}, {"score": 0.35, "angry": False}], True),
+        ([{"score": 0.1, "angry": False}, {"score": 0.15, "angry": False}, {"score": 0.35, "angry": False}], False),
+        ([{"score": 0.9, "angry": True}, {"score": 0.1, "angry": False}], False),  # calmed down
+        ([], False),
+    ],
+)
+def test_when_anger_calls_for_a_person(settings, angers, hands_off):
+    assert anger_calls_for_a_person(tracker(*angers), settings) is hands_off
+
+
+@pytest.mark.parametrize(
+    "scores, rising",
+    [([0.1, 0.2, 0.3], True), ([0.1, 0.2, 0.29], False), ([0.3, 0.5], False), ([0.9, 0.1, 0.2, 0.35], True)],
+)
+def test_rising_anger(scores, rising):
+    assert is_rising(scores, turns=3, step=0.1, floor=0.3) is rising
+
+
+@pytest.fixture()
+def client_without_rasa(settings: HandoffSettings, redis_client: redis.Redis) -> Iterator[TestClient]:
+    settings.rasa_url = "http://127.0.0.1:9"  # nothing listens there
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_a_message_needs_a_valid_token(client_without_rasa):
+    assert client_without_rasa.post("/api/chat/messages", json={"text": "在吗"}).status_code == 401
+    forged = client_without_rasa.post("/api/chat/messages", json={"text": "在吗"}, headers=bearer("not-a-token"))
+    assert forged.status_code == 401 and forged.json()["detail"]["message"]
+
+
+def test_bad_bodies_get_a_clear_chinese_error(client_without_rasa, shopper_token):
+    headers = bearer(shopper_token("u1001"))
+    empty = client_without_rasa.post("/api/chat/messages", json={"text": "  "}, headers=headers)
+    assert empty.status_code == 422 and empty.json()["detail"]["message"] == "消息内容为空，请输入文字后再发送"
+    too_many = client_without_rasa.post("/api/chat/messages", json={"text": "图", "photo_ids": ["p"] * 10}, headers=headers)
+    assert too_many.status_code == 422 and "photo_ids" in too_many.json()["detail"]["message"]
+
+
+def test_when_rasa_is_down_the_shopper_is_told_to_send_again(client_without_rasa, shopper_token):
+    reply = client_without_rasa.post("/api/chat/messages", json={"text": "杯子碎了"}, headers=bearer(shopper_token("u1001")))
+    assert reply.status_code == 503
+    assert "没有发送成功" in reply.json()["detail"]["message"]
