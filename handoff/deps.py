@@ -2,7 +2,8 @@
 
 Who is calling comes from `Authorization: Bearer <token>`: a shopper or guest token
 (handoff/shopper_tokens.py) or the service token of internal callers (the action server;
-for now also the agents' console).
+for now also the agents' console). An agent of the console is known by their session
+(handoff/agent_sessions.py), from the session cookie or `Authorization: Bearer <session>`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
-from handoff.errors import unauthorized
+from handoff.agent_sessions import MESSAGE_LOGIN_REQUIRED, InvalidSession, verify_session
+from handoff.agents import Agent, AgentStore
+from handoff.errors import api_error, unauthorized
 from handoff.gateway import Gateway
+from handoff.outbox import Outbox
 from handoff.photos import PhotoStore
+from handoff.rasa_client import RasaClient
 from handoff.settings import HandoffSettings
 from handoff.shopper_tokens import InvalidShopperToken, verify_subject
 from handoff.tickets.service import TicketService
@@ -45,15 +50,30 @@ def _gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
+def _rasa(request: Request) -> RasaClient:
+    return request.app.state.rasa
+
+
+def _outbox(request: Request) -> Outbox:
+    return request.app.state.outbox
+
+
 def _ticket_service(request: Request) -> TicketService:
     return request.app.state.ticket_service
+
+
+def _agent_store(request: Request) -> AgentStore:
+    return request.app.state.agent_store
 
 
 SettingsDep = Annotated[HandoffSettings, Depends(_settings)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 PhotoStoreDep = Annotated[PhotoStore, Depends(_photo_store)]
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
+RasaDep = Annotated[RasaClient, Depends(_rasa)]
+OutboxDep = Annotated[Outbox, Depends(_outbox)]
 TicketServiceDep = Annotated[TicketService, Depends(_ticket_service)]
+AgentStoreDep = Annotated[AgentStore, Depends(_agent_store)]
 
 
 @dataclass(frozen=True)
@@ -124,3 +144,40 @@ CurrentUploader = Annotated[str, Depends(current_uploader)]
 CurrentShopper = Annotated[Shopper, Depends(current_shopper)]
 ServiceCaller = Annotated[Caller, Depends(service_caller)]
 PhotoViewer = Annotated[Caller, Depends(photo_viewer)]
+
+
+def _session_token(request: Request, credentials: Optional[HTTPAuthorizationCredentials], cookie_name: str) -> str:
+    """`Authorization: Bearer <session>` (API clients) if sent, else the console's session cookie."""
+    if credentials is not None:
+        return credentials.credentials
+    return request.cookies.get(cookie_name, "")
+
+
+async def current_agent(
+    request: Request, credentials: BearerDep, settings: SettingsDep, store: AgentStoreDep
+) -> Agent:
+    """The signed-in agent, as stored now (a deleted account's sessions are refused); 401 otherwise."""
+    token = _session_token(request, credentials, settings.agent_cookie_name)
+    try:
+        claims = verify_session(token, settings.agent_session_secret.get_secret_value())
+    except InvalidSession as error:
+        logger.info("agent session refused: %s", error.reason)
+        raise unauthorized(error.code, error.message_zh) from error
+    agent = await store.get(claims.agent_id)
+    if agent is None:
+        logger.info("session of a deleted agent %s refused", claims.agent_id)
+        raise unauthorized("agent_not_found", MESSAGE_LOGIN_REQUIRED)
+    return agent
+
+
+CurrentAgent = Annotated[Agent, Depends(current_agent)]
+
+
+def current_supervisor(agent: CurrentAgent) -> Agent:
+    """A signed-in supervisor; 403 for a plain agent."""
+    if not agent.is_supervisor:
+        raise api_error(403, "supervisor_required", "请使用主管账号")
+    return agent
+
+
+CurrentSupervisor = Annotated[Agent, Depends(current_supervisor)]

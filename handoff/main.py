@@ -19,9 +19,12 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from handoff.agents import AgentStore
+from handoff.console import router as console
 from handoff.deps import RedisDep
 from handoff.errors import request_validation_handler
 from handoff.gateway import Gateway
+from handoff.outbox import Outbox
 from handoff.photo_images import PhotoLimits
 from handoff.photos import PhotoStore
 from handoff.rasa_client import RasaClient
@@ -40,8 +43,11 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
         app.state.redis = client
         app.state.photo_store = PhotoStore(client, settings.photo_dir, _photo_limits(settings))
         app.state.ticket_service = TicketService(client, settings)
+        app.state.agent_store = AgentStore(client)
         rasa = RasaClient(settings.rasa_url, _secret(settings.rasa_token), settings.rasa_timeout_seconds)
         app.state.gateway = Gateway(client, rasa, settings)
+        app.state.rasa = rasa
+        app.state.outbox = Outbox(client)
         try:
             yield
         finally:
@@ -54,6 +60,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.include_router(uploads.router)
     app.include_router(tickets.router)
     app.include_router(chat.router)
+    app.include_router(console.router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     return app
 

@@ -25,3 +25,10 @@ TICKET_SEQUENCE = PREFIX + "tickets:sequence"
 TICKET_EVENTS = PREFIX + "tickets:events"
 # Sorted set: agent_id -> unix time of the agent's last heartbeat (entries older than the window are pruned).
 AGENTS_ONLINE = PREFIX + "agents:online"
+
+# Hash: one agents' console account (display_name, role, password_hash = Argon2id, created_at).
+AGENT = PREFIX + "agent:{agent_id}"
+# Set: ids of every agent account (listing them never needs KEYS or SCAN).
+AGENTS = PREFIX + "agents:all"
+# Stream: what a person said to the shopper of one conversation (agent messages), read by the chat page from its last id.
+OUTBOX = PREFIX + "outbox:{conversation_id}"

@@ -1,10 +1,11 @@
 """Settings of the handoff service, in one place (pydantic v1 BaseSettings).
 
 Read from the environment or the project's `.env` file (never committed), without a
-prefix: REDIS_URL, PHOTO_DIR, SHOPPER_TOKEN_SECRET, SERVICE_TOKEN, ... Every value has
-a working default for development; the two secrets' defaults are public placeholders,
-so they are refused outside ENV=dev (as full-stack-fastapi-template's
-`_check_default_secret` does).
+prefix: REDIS_URL, PHOTO_DIR, SHOPPER_TOKEN_SECRET, SERVICE_TOKEN, AGENT_SESSION_SECRET, ...
+Every value has a working default for development; the three secrets' defaults are public
+placeholders, so they are refused outside ENV=dev (as full-stack-fastapi-template's
+`_check_default_secret` does). The agent session secret must differ from the other two, so
+that a token made for one audience can never be verified as another.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_SHOPPER_TOKEN_SECRET = "dev-only-shopper-token-secret-change-me"
 DEV_SERVICE_TOKEN = "dev-only-service-token-change-me"
+DEV_AGENT_SESSION_SECRET = "dev-only-agent-session-secret-change-me"
 # HS256 keys shorter than the hash (32 bytes) are weak (RFC 7518 section 3.2).
 MIN_SECRET_LENGTH = 32
 
@@ -51,6 +53,11 @@ class HandoffSettings(BaseSettings):
     handoff_minutes_per_ticket: PositiveFloat = 3.0
     # An agent counts as online for this long after their last heartbeat.
     agent_heartbeat_seconds: PositiveInt = 60
+    # Signs the sessions of the agents' console (HS256); a session lasts this long (one shift).
+    agent_session_secret: SecretStr = SecretStr(DEV_AGENT_SESSION_SECRET)
+    agent_session_ttl_seconds: PositiveInt = 12 * 3600
+    # The console's session cookie (a session is also accepted as `Authorization: Bearer`).
+    agent_cookie_name: str = "shouhou_agent"
 
     class Config:
         env_file = PROJECT_ROOT / ".env"
@@ -61,6 +68,8 @@ class HandoffSettings(BaseSettings):
         env = values["env"]
         _check_secret("SHOPPER_TOKEN_SECRET", values["shopper_token_secret"], DEV_SHOPPER_TOKEN_SECRET, env)
         _check_secret("SERVICE_TOKEN", values["service_token"], DEV_SERVICE_TOKEN, env)
+        _check_secret("AGENT_SESSION_SECRET", values["agent_session_secret"], DEV_AGENT_SESSION_SECRET, env)
+        _check_distinct_session_secret(values)
         return values
 
 
@@ -73,6 +82,14 @@ def _check_secret(name: str, secret: SecretStr, placeholder: str, env: str) -> N
         warnings.warn(message, stacklevel=2)
     elif env != "dev" and len(value) < MIN_SECRET_LENGTH:
         raise ValueError(f"{name} must be at least {MIN_SECRET_LENGTH} characters outside ENV=dev")
+
+
+def _check_distinct_session_secret(values: Dict[str, Any]) -> None:
+    """Shopper tokens do not check a token type: only a different key keeps sessions out of them."""
+    session_secret = values["agent_session_secret"].get_secret_value()
+    for name in ("shopper_token_secret", "service_token"):
+        if session_secret == values[name].get_secret_value():
+            raise ValueError(f"AGENT_SESSION_SECRET must differ from {name.upper()}")
 
 
 @lru_cache()

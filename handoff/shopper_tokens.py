@@ -92,7 +92,7 @@ def _decode(token: str, secret: str) -> dict:
     """Signature, algorithm and claim presence; times are checked by _check_times with our clock."""
     options = {"require": list(REQUIRED_CLAIMS), "verify_exp": False, "verify_iat": False, "verify_nbf": False}
     try:
-        return jwt.decode(token, secret, algorithms=[ALGORITHM], options=options)
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options=options)
     except jwt.InvalidAlgorithmError as error:
         raise InvalidShopperToken(f"wrong algorithm: {error}") from error
     except jwt.InvalidSignatureError as error:
@@ -101,6 +101,9 @@ def _decode(token: str, secret: str) -> dict:
         raise InvalidShopperToken(f"missing {error.claim}") from error
     except jwt.PyJWTError as error:
         raise InvalidShopperToken(f"malformed token: {error}") from error
+    if "typ" in claims:  # an agent's console session (handoff/agent_sessions.py) is never a shopper
+        raise InvalidShopperToken(f"a {claims['typ']} token is not a shopper token")
+    return claims
 
 
 def _check_times(claims: dict, now: int) -> None:

@@ -158,6 +158,14 @@ Shouhou is running. Ctrl-C stops everything.
     curl -s {settings.handoff_url}/api/photos -F file=@photo.jpg -H "Authorization: Bearer $TOKEN"   # → photo id
     curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' -d '{{"sender": "u1001-chat", \
          "message": "奶粉打开全是结块", "metadata": {{"shopper_token": "'$TOKEN'", "photo_ids": ["<photo id>"]}}}}'
+  Through the gateway, as the store's app will (decides bot or person; anger hands off):
+    curl -s {settings.handoff_url}/api/chat/messages -H "Authorization: Bearer $TOKEN" \
+         -H 'Content-Type: application/json' -d '{{"text": "奶粉打开全是结块的！！你们什么破质量"}}'
+    curl -s {settings.handoff_url}/api/chat/updates -H "Authorization: Bearer $TOKEN"   # what a person said
+  As an agent (accounts are made by a command; the console page comes next):
+    .venv/bin/python -m handoff.cli create-agent kefu.demo --name 客服小演   # asks for a password
+    curl -s {settings.handoff_url}/api/agent/session -H 'Content-Type: application/json' \
+         -d '{{"agent_id": "kefu.demo", "password": "…"}}'   # → session; then GET /api/agent/tickets, POST …/claim
 
   Handoff service: {settings.handoff_url}/health    Action server: http://127.0.0.1:{settings.action_port}/health
   Redis: {redis_url}{embedded}

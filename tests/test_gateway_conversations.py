@@ -11,9 +11,9 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from handoff.settings import DEV_SERVICE_TOKEN, DEV_SHOPPER_TOKEN_SECRET, HandoffSettings
+from handoff.agents import AgentStore
+from handoff.settings import DEV_SERVICE_TOKEN, DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_guest_token, issue_shopper_token
-from handoff.tickets.service import TicketService
 from scripts.stack import TOKEN, Assistant, running_assistant
 
 pytestmark = pytest.mark.server
@@ -61,20 +61,42 @@ def test_an_angry_parent_is_helped_and_queued_for_a_person_at_once(assistant):
     reply = write(assistant, token, "奶粉")
     assert reply["messages"] and reply["handed_off"] is False and reply["owner"] == "waiting"
 
-    # Once an agent has it, messages go to the agent only: recorded, no bot reply.
-    claim = asyncio.run(claim_ticket(assistant, owner["ticket_id"]))
-    assert claim == "won"
+    # An agent signs in and claims it: from now on messages go to the agent only.
+    agent = sign_in_agent(assistant)
+    claimed = httpx.post(f"{assistant.handoff_url}/api/agent/tickets/{owner['ticket_id']}/claim", headers=agent)
+    assert claimed.status_code == 200, claimed.text
     reply = write(assistant, token, "人呢？")
     assert reply == {"owner": "agent", "handed_off": False, "messages": []}
     events = tracker(assistant, "u1001")["events"]
     assert events[-1]["event"] == "user" and events[-1]["text"] == "人呢？"
+    assert events[-1]["parse_data"]["anger"]["score"] >= 0, "the agent sees what the bot would have understood"
+
+    # The agent answers: the shopper reads it with the agent's name, and the transcript is one whole.
+    sent = httpx.post(f"{assistant.handoff_url}/api/agent/conversations/u1001/messages",
+                      json={"text": "您好，我是客服小王，奶粉的问题我来处理"}, headers=agent)
+    assert sent.status_code == 201, sent.text
+    updates = httpx.get(f"{assistant.handoff_url}/api/chat/updates", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [(u["message"]["agent_name"], u["message"]["text"]) for u in updates["messages"]] == [
+        ("客服小王", "您好，我是客服小王，奶粉的问题我来处理")]
+    later = httpx.get(f"{assistant.handoff_url}/api/chat/updates", params={"after": updates["messages"][-1]["id"]},
+                      headers={"Authorization": f"Bearer {token}"}).json()
+    assert later == {"messages": []}
+    bot_event = tracker(assistant, "u1001")["events"][-1]
+    assert bot_event["event"] == "bot" and bot_event["metadata"]["agent_id"] == "kefu.wang"
 
 
-async def claim_ticket(assistant: Assistant, ticket_id: str) -> str:
-    client = Redis.from_url(assistant.env["REDIS_URL"])
+def sign_in_agent(assistant: Assistant) -> Dict[str, str]:
+    asyncio.run(create_agent(assistant.env["REDIS_URL"]))
+    response = httpx.post(f"{assistant.handoff_url}/api/agent/session",
+                          json={"agent_id": "kefu.wang", "password": "correct-horse-battery"})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['session']}"}
+
+
+async def create_agent(redis_url: str) -> None:
+    client = Redis.from_url(redis_url)
     try:
-        result = await TicketService(client, HandoffSettings()).claim(ticket_id, "agent-1")
-        return result.outcome.value
+        await AgentStore(client).create("kefu.wang", "客服小王", "correct-horse-battery")
     finally:
         await client.close()
 

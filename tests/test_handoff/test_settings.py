@@ -44,6 +44,7 @@ def test_settings_come_from_the_environment_and_secrets_stay_masked(
     monkeypatch.setenv("ENV", "prod")
     monkeypatch.setenv("SHOPPER_TOKEN_SECRET", REAL_SECRET)
     monkeypatch.setenv("SERVICE_TOKEN", REAL_SECRET[::-1])
+    monkeypatch.setenv("AGENT_SESSION_SECRET", REAL_SECRET + "-agent")
     monkeypatch.setenv("PHOTO_DIR", str(tmp_path))
     monkeypatch.setenv("PHOTO_MAX_BYTES", "2048")
     settings = HandoffSettings(_env_file=None)

@@ -1,0 +1,118 @@
+"""The agents' side: the queue, claiming a ticket, and talking to the shopper.
+
+POST /api/agent/session                               sign in (sets the session cookie); DELETE signs out
+GET  /api/agent/tickets                               the waiting queue (also the agent's heartbeat)
+POST /api/agent/tickets/{ticket_id}/claim             take a ticket: exactly one agent wins
+POST /api/agent/conversations/{conversation_id}/messages
+                                                      say something to the shopper (owner agent only)
+
+Every message an agent sends is written into the Rasa tracker as a bot event with the agent's
+id in its metadata, so the transcript stays one whole, and into the shopper's outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import List
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from handoff.agent_sessions import issue_session
+from handoff.agents import Agent
+from handoff.deps import AgentStoreDep, CurrentAgent, OutboxDep, RasaDep, RedisDep, SettingsDep, TicketServiceDep
+from handoff.errors import api_error
+from handoff.ownership import Owner, get_ownership
+from handoff.rasa_client import RasaUnavailable
+from handoff.tickets.models import TicketOut, is_ticket_id
+from handoff.tickets.service import ClaimOutcome
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["console"])
+
+
+class SignIn(BaseModel):
+    agent_id: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=256)
+
+
+class SignedIn(BaseModel):
+    agent: Agent
+    session: str  # also set as an HttpOnly cookie; the bearer form is for API clients
+
+
+@router.post("/api/agent/session", response_model=SignedIn)
+async def sign_in(credentials: SignIn, response: Response, agents: AgentStoreDep, settings: SettingsDep) -> SignedIn:
+    agent = await agents.authenticate(credentials.agent_id, credentials.password)
+    if agent is None:
+        raise api_error(401, "wrong_credentials", "账号或密码不正确")
+    ttl = settings.agent_session_ttl_seconds
+    session = issue_session(agent, settings.agent_session_secret.get_secret_value(), ttl)
+    response.set_cookie(
+        settings.agent_cookie_name, session, max_age=ttl, httponly=True, samesite="strict", secure=settings.env == "prod"
+    )
+    return SignedIn(agent=agent, session=session)
+
+
+@router.delete("/api/agent/session", status_code=204)
+async def sign_out(response: Response, settings: SettingsDep) -> Response:
+    response.delete_cookie(settings.agent_cookie_name)
+    response.status_code = 204
+    return response
+
+
+class Queue(BaseModel):
+    tickets: List[TicketOut]
+    agents_online: int
+
+
+class AgentMessageIn(BaseModel):
+    text: str = Field(..., min_length=1, max_length=2000)
+
+
+class Sent(BaseModel):
+    message_id: str
+
+
+@router.get("/api/agent/tickets", response_model=Queue)
+async def waiting_tickets(agent: CurrentAgent, tickets: TicketServiceDep) -> Queue:
+    await tickets.mark_agent_online(agent.agent_id)
+    return Queue(tickets=await tickets.waiting(), agents_online=await tickets.agents_online())
+
+
+@router.post("/api/agent/tickets/{ticket_id}/claim", response_model=TicketOut)
+async def claim(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep) -> TicketOut:
+    if not is_ticket_id(ticket_id):
+        raise api_error(404, "ticket_not_found", "找不到这个工单")
+    result = await tickets.claim(ticket_id, agent.agent_id)
+    if result.outcome == ClaimOutcome.not_found:
+        raise api_error(404, "ticket_not_found", "找不到这个工单")
+    if result.outcome == ClaimOutcome.already_claimed and result.agent_id != agent.agent_id:
+        raise api_error(409, "already_claimed", f"该会话已被客服 {result.agent_id} 接手")
+    if result.outcome == ClaimOutcome.not_waiting:
+        raise api_error(409, "not_waiting", "这个工单已经结束或已交回机器人")
+    ticket = await tickets.get(ticket_id)
+    if ticket is None:
+        raise api_error(404, "ticket_not_found", "找不到这个工单")
+    return ticket
+
+
+@router.post("/api/agent/conversations/{conversation_id}/messages", response_model=Sent, status_code=201)
+async def send_to_shopper(
+    conversation_id: str, message: AgentMessageIn, agent: CurrentAgent, redis: RedisDep, rasa: RasaDep, outbox: OutboxDep
+) -> Sent:
+    ownership = await get_ownership(redis, conversation_id)
+    if ownership.owner != Owner.agent or ownership.agent_id != agent.agent_id:
+        raise api_error(403, "not_your_conversation", "这个会话不在您名下，请先接手工单")
+    text = message.text.strip()
+    if not text:
+        raise api_error(422, "empty_message", "消息内容为空")
+    metadata = {"agent_id": agent.agent_id, "agent_name": agent.display_name}
+    try:
+        await rasa.record(conversation_id, [{"event": "bot", "text": text, "metadata": metadata}])
+    except RasaUnavailable as error:
+        logger.error("agent message for %s not recorded: %s", conversation_id, error)
+        raise api_error(503, "bot_unavailable", "消息没有发出：对话记录暂时无法写入，请稍后重试") from error
+    message_id = await outbox.push(conversation_id, {"from": "agent", "text": text, **metadata})
+    return Sent(message_id=message_id)

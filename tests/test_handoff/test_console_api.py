@@ -1,0 +1,119 @@
+"""The agents' routes through the real app and a real Redis (Rasa is not running here: the
+agent-message path to Rasa is tested in tests/test_gateway_conversations.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from redis.asyncio import Redis
+
+from handoff.agents import AgentStore, Role
+from handoff.main import create_app
+from handoff.settings import HandoffSettings
+from tests.test_handoff.conftest import SERVICE_TOKEN, bearer, ticket_in
+
+PASSWORD = "correct-horse-battery"
+
+
+async def create_agents(redis_url: str) -> None:
+    client = Redis.from_url(redis_url)
+    try:
+        store = AgentStore(client)
+        await store.create("kefu.wang", "客服小王", PASSWORD)
+        await store.create("kefu.li", "客服小李", PASSWORD)
+        await store.create("zhuguan", "主管老张", PASSWORD, Role.supervisor)
+    finally:
+        await client.close()
+
+
+@pytest.fixture()
+def client(settings: HandoffSettings, redis_client: redis.Redis, redis_url: str) -> Iterator[TestClient]:
+    settings.rasa_url = "http://127.0.0.1:9"  # nothing listens there
+    asyncio.run(create_agents(redis_url))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def sign_in(client: TestClient, agent_id: str) -> dict:
+    response = client.post("/api/agent/session", json={"agent_id": agent_id, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["session"])
+
+
+def queue_ticket(client: TestClient, conversation: str, **changes) -> str:
+    body = json.loads(ticket_in(conversation).json())
+    body.update(changes)
+    response = client.post("/internal/tickets", json=body, headers=bearer(SERVICE_TOKEN))
+    assert response.status_code == 201, response.text
+    return response.json()["ticket_id"]
+
+
+def test_signing_in_sets_an_httponly_session_cookie(client):
+    response = client.post("/api/agent/session", json={"agent_id": "kefu.wang", "password": PASSWORD})
+    assert response.status_code == 200 and response.json()["agent"]["display_name"] == "客服小王"
+    cookie = response.headers["set-cookie"]
+    assert "shouhou_agent=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert client.get("/api/agent/tickets").status_code == 200  # the cookie alone is enough
+    assert client.delete("/api/agent/session").status_code == 204
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(client):
+    for agent_id in ("kefu.wang", "nobody"):
+        response = client.post("/api/agent/session", json={"agent_id": agent_id, "password": "wrong-password"})
+        assert response.status_code == 401 and response.json()["detail"]["message"] == "账号或密码不正确"
+
+
+def test_every_agent_route_needs_a_signed_in_agent(client):
+    ticket = queue_ticket(client, "conv-1")
+    for method, path in (("get", "/api/agent/tickets"), ("post", f"/api/agent/tickets/{ticket}/claim"),
+                         ("post", "/api/agent/conversations/conv-1/messages")):
+        response = client.request(method.upper(), path, json={"text": "您好"} if method == "post" else None)
+        assert response.status_code == 401, path
+        assert response.json()["detail"]["message"] == "请先登录客服工作台"
+    # A shopper's token is not an agent's session.
+    assert client.get("/api/agent/tickets", headers=bearer(SERVICE_TOKEN)).status_code == 401
+
+
+def test_the_queue_shows_complaints_first_and_counts_the_agent_online(client):
+    wang = sign_in(client, "kefu.wang")
+    queue_ticket(client, "conv-request", reason="requested")
+    queue_ticket(client, "conv-complaint", reason="complaint")
+    queue = client.get("/api/agent/tickets", headers=wang).json()
+    assert [t["ticket"]["conversation_id"] for t in queue["tickets"]] == ["conv-complaint", "conv-request"]
+    assert queue["agents_online"] == 1
+
+
+def test_two_agents_claiming_one_ticket_one_wins_and_the_other_is_told(client):
+    ticket = queue_ticket(client, "conv-2")
+    wang, li = sign_in(client, "kefu.wang"), sign_in(client, "kefu.li")
+    won = client.post(f"/api/agent/tickets/{ticket}/claim", headers=wang)
+    assert won.status_code == 200 and won.json()["agent_id"] == "kefu.wang"
+    lost = client.post(f"/api/agent/tickets/{ticket}/claim", headers=li)
+    assert lost.status_code == 409 and lost.json()["detail"]["message"] == "该会话已被客服 kefu.wang 接手"
+    assert client.post(f"/api/agent/tickets/{ticket}/claim", headers=wang).status_code == 200  # idempotent for the winner
+    assert client.post("/api/agent/tickets/nope/claim", headers=wang).status_code == 404
+
+
+def test_only_the_agent_who_has_the_conversation_may_write_to_the_shopper(client):
+    ticket = queue_ticket(client, "conv-3")
+    wang, li = sign_in(client, "kefu.wang"), sign_in(client, "kefu.li")
+    before = client.post("/api/agent/conversations/conv-3/messages", json={"text": "您好"}, headers=wang)
+    assert before.status_code == 403  # not claimed yet
+    client.post(f"/api/agent/tickets/{ticket}/claim", headers=wang)
+    other = client.post("/api/agent/conversations/conv-3/messages", json={"text": "您好"}, headers=li)
+    assert other.status_code == 403 and other.json()["detail"]["message"] == "这个会话不在您名下，请先接手工单"
+    # Rasa is down here: the message is refused plainly, and nothing reaches the shopper half-sent.
+    down = client.post("/api/agent/conversations/conv-3/messages", json={"text": "您好"}, headers=wang)
+    assert down.status_code == 503
+    assert client.get("/api/chat/updates", headers=bearer(SERVICE_TOKEN)).status_code == 401
+
+
+def test_the_shopper_reads_updates_from_a_cursor(client, shopper_token):
+    headers = bearer(shopper_token("u1001"))
+    assert client.get("/api/chat/updates", headers=headers).json() == {"messages": []}
+    assert client.get("/api/chat/updates", params={"after": "not-an-id"}, headers=headers).status_code == 422
