@@ -163,7 +163,7 @@ Shouhou is running. Ctrl-C stops everything.
          -H 'Content-Type: application/json' -d '{{"text": "奶粉打开全是结块的！！你们什么破质量"}}'
     curl -s {settings.handoff_url}/api/chat/updates -H "Authorization: Bearer $TOKEN"   # what a person said
   As an agent (accounts are made by a command; the console page comes next):
-    .venv/bin/python -m handoff.cli create-agent kefu.demo --name 客服小演   # asks for a password
+    REDIS_URL={redis_url} .venv/bin/python -m handoff.cli create-agent kefu.demo --name 客服小演   # asks for a password
     curl -s {settings.handoff_url}/api/agent/session -H 'Content-Type: application/json' \
          -d '{{"agent_id": "kefu.demo", "password": "…"}}'   # → session; then GET /api/agent/tickets, POST …/claim
 
