@@ -84,6 +84,15 @@ def test_an_angry_parent_is_helped_and_queued_for_a_person_at_once(assistant):
     bot_event = tracker(assistant, "u1001")["events"][-1]
     assert bot_event["event"] == "bot" and bot_event["metadata"]["agent_id"] == "kefu.wang"
 
+    # The agent gives the conversation back: the bot greets the shopper and answers again.
+    returned = httpx.post(f"{assistant.handoff_url}/api/agent/tickets/{owner['ticket_id']}/return",
+                          json={"note": "已同意退款"}, headers=agent)
+    assert returned.status_code == 200, returned.text
+    state = tracker(assistant, "u1001")
+    assert state["slots"]["handoff_ticket_id"] is None and state["slots"]["order_id"], "the bot keeps what it knew"
+    reply = write(assistant, token, "退款一般几天到账")
+    assert reply["owner"] == "bot" and reply["messages"], reply
+
 
 def sign_in_agent(assistant: Assistant) -> Dict[str, str]:
     asyncio.run(create_agent(assistant.env["REDIS_URL"]))

@@ -3,6 +3,7 @@
 POST /api/agent/session                               sign in (sets the session cookie); DELETE signs out
 GET  /api/agent/tickets                               the waiting queue (also the agent's heartbeat)
 POST /api/agent/tickets/{ticket_id}/claim             take a ticket: exactly one agent wins
+POST /api/agent/tickets/{ticket_id}/return            give the conversation back to the bot, with a note
 POST /api/agent/conversations/{conversation_id}/messages
                                                       say something to the shopper (owner agent only)
 
@@ -25,7 +26,7 @@ from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
 from handoff.rasa_client import RasaUnavailable
 from handoff.tickets.models import TicketOut, is_ticket_id
-from handoff.tickets.service import ClaimOutcome
+from handoff.tickets.service import ClaimOutcome, ReturnOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -116,3 +117,41 @@ async def send_to_shopper(
         raise api_error(503, "bot_unavailable", "消息没有发出：对话记录暂时无法写入，请稍后重试") from error
     message_id = await outbox.push(conversation_id, {"from": "agent", "text": text, **metadata})
     return Sent(message_id=message_id)
+
+
+class ReturnIn(BaseModel):
+    note: str = Field("", max_length=500)  # for the record: what the agent did
+
+
+BACK_TO_BOT_ZH = "人工客服这边已经为您处理好了，接下来由我继续为您服务，还有其他问题随时告诉我。"
+RETURN_REFUSALS = {
+    ReturnOutcome.not_found: (404, "ticket_not_found", "找不到这个工单"),
+    ReturnOutcome.not_claimed: (409, "not_claimed", "这个工单没有在处理中，无法交回机器人"),
+    ReturnOutcome.not_yours: (403, "not_your_conversation", "这个会话不在您名下，请先接手工单"),
+}
+
+
+@router.post("/api/agent/tickets/{ticket_id}/return", status_code=200)
+async def return_to_bot(
+    ticket_id: str, body: ReturnIn, agent: CurrentAgent, tickets: TicketServiceDep, rasa: RasaDep, outbox: OutboxDep
+) -> dict:
+    """The bot takes over again: it greets the shopper back and forgets the open ticket; the slots
+    the agent's conversation set stay (the bot knows what was agreed)."""
+    ticket = await tickets.get(ticket_id) if is_ticket_id(ticket_id) else None
+    if ticket is None:
+        raise api_error(*RETURN_REFUSALS[ReturnOutcome.not_found])
+    outcome, _ = await tickets.return_to_bot(ticket_id, agent.agent_id, body.note.strip())
+    if outcome != ReturnOutcome.returned:
+        raise api_error(*RETURN_REFUSALS[outcome])
+    conversation_id = ticket.ticket.conversation_id
+    events = [
+        {"event": "slot", "name": "handoff_ticket_id", "value": None},
+        {"event": "bot", "text": BACK_TO_BOT_ZH, "metadata": {"returned_by": agent.agent_id}},
+        {"event": "action", "name": "action_listen"},
+    ]
+    try:
+        await rasa.record(conversation_id, events)
+    except RasaUnavailable as error:  # the bot owns it again either way; the greeting is what is missing
+        logger.error("return of %s to the bot not recorded in Rasa: %s", conversation_id, error)
+    await outbox.push(conversation_id, {"from": "bot", "text": BACK_TO_BOT_ZH})
+    return {"status": "returned", "conversation_id": conversation_id}

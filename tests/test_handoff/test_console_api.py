@@ -117,3 +117,18 @@ def test_the_shopper_reads_updates_from_a_cursor(client, shopper_token):
     headers = bearer(shopper_token("u1001"))
     assert client.get("/api/chat/updates", headers=headers).json() == {"messages": []}
     assert client.get("/api/chat/updates", params={"after": "not-an-id"}, headers=headers).status_code == 422
+
+
+def test_only_the_agent_who_has_it_returns_a_conversation_to_the_bot(client, shopper_token):
+    ticket = queue_ticket(client, "conv-4")
+    wang, li = sign_in(client, "kefu.wang"), sign_in(client, "kefu.li")
+    unclaimed = client.post(f"/api/agent/tickets/{ticket}/return", json={"note": "x"}, headers=wang)
+    assert unclaimed.status_code == 409
+    client.post(f"/api/agent/tickets/{ticket}/claim", headers=wang)
+    assert client.post(f"/api/agent/tickets/{ticket}/return", json={}, headers=li).status_code == 403
+    returned = client.post(f"/api/agent/tickets/{ticket}/return", json={"note": "已补发，单号SF123"}, headers=wang)
+    assert returned.status_code == 200 and returned.json()["status"] == "returned"
+    owner = client.get("/internal/conversations/conv-4/owner", headers=bearer(SERVICE_TOKEN)).json()
+    assert owner["owner"] == "bot"
+    assert client.post(f"/api/agent/tickets/{ticket}/return", json={}, headers=wang).status_code == 409
+    assert client.post("/api/agent/tickets/nope/return", json={}, headers=wang).status_code == 404
