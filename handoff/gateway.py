@@ -6,6 +6,8 @@
   the agent (delivery to the console comes with it).
 - Free text that starts with "/" is never read by Rasa as a forced intent (`/request_human`,
   `/inform{"order_id": …}`): the gateway keeps it text (a leading "／").
+- One message at a time per conversation (`ConversationTurns`), and a reply of `[]` from Rasa
+  is checked against the tracker: "nothing to say" is fine, "not recorded" is an error.
 - Anger hands off here, after the bot answered: at or above the scorer's threshold, or when
   it rose over the last turns, the gateway runs `action_handoff_to_human` through Rasa's HTTP
   API (the action builds the ticket with everything the bot learned) while the bot goes on
@@ -14,16 +16,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence
+from typing import Any, AsyncIterator, Dict, List, Sequence, Tuple
 
 from redis.asyncio import Redis
 
 from handoff.ownership import Owner, get_owner
-from handoff.rasa_client import RasaClient
+from handoff.rasa_client import RasaClient, RasaUnavailable
 from handoff.settings import HandoffSettings
 
 HANDOFF_ACTION = "action_handoff_to_human"
+MESSAGE_ID_KEY = "gateway_message_id"  # in the message metadata: finds the message in the tracker
 FULLWIDTH_SLASH = "\uff0f"  # ／
 MAX_TEXT_CHARS = 2000
 
@@ -79,23 +85,65 @@ def anger_calls_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings)
     return is_rising(scores, settings.anger_rising_turns, settings.anger_rising_step, settings.anger_rising_floor)
 
 
+class ConversationTurns:
+    """One message at a time per conversation, in this process. Rasa's lock store makes a second
+    message of the same conversation wait by polling once a second; queued here, it waits only
+    until the first one is answered. (Several gateway processes: sticky routing by conversation.)"""
+
+    def __init__(self) -> None:
+        self._locks: Dict[str, Tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def turn(self, conversation_id: str) -> AsyncIterator[None]:
+        lock, waiting = self._locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._locks[conversation_id] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._locks[conversation_id]
+            if waiting == 1:
+                del self._locks[conversation_id]
+            else:
+                self._locks[conversation_id] = (lock, waiting - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+def received(tracker: Dict[str, Any], message_id: str) -> bool:
+    """Rasa recorded the shopper message the gateway tagged with `message_id`."""
+    return any(
+        event.get("event") == "user" and (event.get("metadata") or {}).get(MESSAGE_ID_KEY) == message_id
+        for event in reversed(tracker.get("events") or [])
+    )
+
+
 class Gateway:
     def __init__(self, redis: Redis, rasa: RasaClient, settings: HandoffSettings) -> None:
         self._redis = redis
         self._rasa = rasa
         self._settings = settings
+        self.turns = ConversationTurns()
 
     async def handle(self, conversation_id: str, text: str, metadata: Dict[str, Any]) -> GatewayReply:
         text = as_free_text(text)
+        async with self.turns.turn(conversation_id):
+            return await self._handle_turn(conversation_id, text, {**metadata, MESSAGE_ID_KEY: uuid.uuid4().hex})
+
+    async def _handle_turn(self, conversation_id: str, text: str, metadata: Dict[str, Any]) -> GatewayReply:
         owner = await get_owner(self._redis, conversation_id)
         if owner == Owner.agent:
             await self._record_for_agent(conversation_id, text, metadata)
             return GatewayReply([], owner)
         messages = await self._rasa.send(conversation_id, text, metadata)
-        if await get_owner(self._redis, conversation_id) != Owner.bot:
-            return GatewayReply(messages, await get_owner(self._redis, conversation_id))
-        if not anger_calls_for_a_person(await self._rasa.tracker(conversation_id), self._settings):
-            return GatewayReply(messages, Owner.bot)
+        tracker = await self._rasa.tracker(conversation_id)
+        if not messages and not received(tracker, metadata[MESSAGE_ID_KEY]):
+            # Rasa's REST channel answers 200 [] when anything failed inside: not "nothing to say".
+            raise RasaUnavailable("Rasa answered [] and did not record the message")
+        owner = await get_owner(self._redis, conversation_id)
+        if owner != Owner.bot or not anger_calls_for_a_person(tracker, self._settings):
+            return GatewayReply(messages, owner)
         messages += await self._rasa.execute(conversation_id, HANDOFF_ACTION)
         # /execute runs one action and stops; the shopper's next message follows a listen.
         await self._rasa.record(conversation_id, [{"event": "action", "name": "action_listen"}])

@@ -122,3 +122,24 @@ def test_a_calm_question_stays_with_the_bot(assistant):
     token = issue_guest_token("gateway-calm", DEV_SHOPPER_TOKEN_SECRET, ttl_seconds=3600)
     reply = write(assistant, token, "退货运费谁出")
     assert reply["owner"] == "bot" and reply["handed_off"] is False and "运费" in texts(reply)
+
+
+def test_a_burst_of_messages_is_answered_in_order(assistant):
+    """Three messages sent together: the gateway queues them per conversation; each gets its own
+    reply and the tracker holds them in the order sent."""
+    token = issue_guest_token("gateway-burst", DEV_SHOPPER_TOKEN_SECRET, ttl_seconds=3600)
+    texts_sent = ["在吗", "退货运费谁出", "退款多久到账"]
+
+    async def burst():
+        async with httpx.AsyncClient(timeout=60) as client:
+            async def one(text, delay):
+                await asyncio.sleep(delay)
+                return await client.post(f"{assistant.handoff_url}/api/chat/messages", json={"text": text},
+                                         headers={"Authorization": f"Bearer {token}"})
+            return await asyncio.gather(*(one(text, 0.1 * i) for i, text in enumerate(texts_sent)))
+
+    replies = asyncio.run(burst())
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert all(r.json()["messages"] for r in replies)
+    users = [e["text"] for e in tracker(assistant, "guest:gateway-burst")["events"] if e["event"] == "user"]
+    assert users == texts_sent

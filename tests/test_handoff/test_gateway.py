@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Iterator
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from handoff.gateway import EmptyMessage, anger_calls_for_a_person, as_free_text, is_rising
+from handoff.gateway import ConversationTurns, EmptyMessage, anger_calls_for_a_person, as_free_text, is_rising, received
 from handoff.main import create_app
 from handoff.settings import HandoffSettings
 from tests.test_handoff.conftest import bearer
@@ -89,3 +90,27 @@ def test_when_rasa_is_down_the_shopper_is_told_to_send_again(client_without_rasa
     reply = client_without_rasa.post("/api/chat/messages", json={"text": "杯子碎了"}, headers=bearer(shopper_token("u1001")))
     assert reply.status_code == 503
     assert "没有发送成功" in reply.json()["detail"]["message"]
+
+
+async def test_one_message_at_a_time_per_conversation_and_others_are_not_held_up():
+    turns = ConversationTurns()
+    log = []
+
+    async def message(conversation: str, name: str, seconds: float) -> None:
+        async with turns.turn(conversation):
+            log.append(f"{name} starts")
+            await asyncio.sleep(seconds)
+            log.append(f"{name} ends")
+
+    await asyncio.gather(message("a", "a1", 0.05), message("a", "a2", 0), message("b", "b1", 0))
+    assert log.index("a1 ends") < log.index("a2 starts")  # a2 waited for a1's answer
+    assert log.index("b1 ends") < log.index("a1 ends")  # another conversation did not wait
+    assert len(turns) == 0  # nothing kept once the conversation is quiet
+
+
+def test_a_message_counts_as_received_only_when_the_tracker_holds_it():
+    tracker = {"events": [{"event": "user", "text": "在吗", "metadata": {"gateway_message_id": "m1"}},
+                          {"event": "bot", "text": "在的"}]}
+    assert received(tracker, "m1")
+    assert not received(tracker, "m2")
+    assert not received({"events": []}, "m1")
