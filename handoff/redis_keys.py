@@ -32,3 +32,5 @@ AGENT = PREFIX + "agent:{agent_id}"
 AGENTS = PREFIX + "agents:all"
 # Stream: what a person said to the shopper of one conversation (agent messages), read by the chat page from its last id.
 OUTBOX = PREFIX + "outbox:{conversation_id}"
+# List: agents' private notes on one ticket (JSON: agent_id, agent_name, text, at), the latest 200.
+TICKET_NOTES = PREFIX + "ticket_notes:{ticket_id}"

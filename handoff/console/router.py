@@ -4,6 +4,8 @@ POST /api/agent/session                               sign in (sets the session 
 GET  /api/agent/tickets                               the waiting queue (also the agent's heartbeat)
 POST /api/agent/tickets/{ticket_id}/claim             take a ticket: exactly one agent wins
 POST /api/agent/tickets/{ticket_id}/return            give the conversation back to the bot, with a note
+POST /api/agent/tickets/{ticket_id}/transfer          hand the ticket to another agent
+GET/POST /api/agent/tickets/{ticket_id}/notes         private notes agents leave each other
 POST /api/agent/conversations/{conversation_id}/messages
                                                       say something to the shopper (owner agent only)
 
@@ -26,7 +28,8 @@ from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
 from handoff.rasa_client import RasaUnavailable
 from handoff.tickets.models import TicketOut, is_ticket_id
-from handoff.tickets.service import ClaimOutcome, ReturnOutcome
+from handoff.tickets.notes import Note, TicketNotes
+from handoff.tickets.service import ClaimOutcome, HandOverOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +127,10 @@ class ReturnIn(BaseModel):
 
 
 BACK_TO_BOT_ZH = "人工客服这边已经为您处理好了，接下来由我继续为您服务，还有其他问题随时告诉我。"
-RETURN_REFUSALS = {
-    ReturnOutcome.not_found: (404, "ticket_not_found", "找不到这个工单"),
-    ReturnOutcome.not_claimed: (409, "not_claimed", "这个工单没有在处理中，无法交回机器人"),
-    ReturnOutcome.not_yours: (403, "not_your_conversation", "这个会话不在您名下，请先接手工单"),
+HAND_OVER_REFUSALS = {
+    HandOverOutcome.not_found: (404, "ticket_not_found", "找不到这个工单"),
+    HandOverOutcome.not_claimed: (409, "not_claimed", "这个工单没有在处理中"),
+    HandOverOutcome.not_yours: (403, "not_your_conversation", "这个会话不在您名下，请先接手工单"),
 }
 
 
@@ -139,10 +142,10 @@ async def return_to_bot(
     the agent's conversation set stay (the bot knows what was agreed)."""
     ticket = await tickets.get(ticket_id) if is_ticket_id(ticket_id) else None
     if ticket is None:
-        raise api_error(*RETURN_REFUSALS[ReturnOutcome.not_found])
+        raise api_error(*HAND_OVER_REFUSALS[HandOverOutcome.not_found])
     outcome, _ = await tickets.return_to_bot(ticket_id, agent.agent_id, body.note.strip())
-    if outcome != ReturnOutcome.returned:
-        raise api_error(*RETURN_REFUSALS[outcome])
+    if outcome != HandOverOutcome.done:
+        raise api_error(*HAND_OVER_REFUSALS[outcome])
     conversation_id = ticket.ticket.conversation_id
     events = [
         {"event": "slot", "name": "handoff_ticket_id", "value": None},
@@ -155,3 +158,52 @@ async def return_to_bot(
         logger.error("return of %s to the bot not recorded in Rasa: %s", conversation_id, error)
     await outbox.push(conversation_id, {"from": "bot", "text": BACK_TO_BOT_ZH})
     return {"status": "returned", "conversation_id": conversation_id}
+
+
+class TransferIn(BaseModel):
+    to_agent_id: str = Field(..., min_length=1, max_length=64)
+
+
+@router.post("/api/agent/tickets/{ticket_id}/transfer", response_model=TicketOut)
+async def transfer(
+    ticket_id: str, body: TransferIn, agent: CurrentAgent, tickets: TicketServiceDep, agents: AgentStoreDep
+) -> TicketOut:
+    if not is_ticket_id(ticket_id):
+        raise api_error(*HAND_OVER_REFUSALS[HandOverOutcome.not_found])
+    colleague = await agents.get(body.to_agent_id)
+    if colleague is None or colleague.agent_id == agent.agent_id:
+        raise api_error(422, "unknown_agent", "请选择另一位客服")
+    outcome, _ = await tickets.transfer(ticket_id, agent.agent_id, colleague.agent_id)
+    if outcome != HandOverOutcome.done:
+        raise api_error(*HAND_OVER_REFUSALS[outcome])
+    return await tickets.get(ticket_id)
+
+
+class NoteIn(BaseModel):
+    text: str = Field(..., min_length=1, max_length=1000)
+
+
+class Notes(BaseModel):
+    notes: List[Note]
+
+
+@router.get("/api/agent/tickets/{ticket_id}/notes", response_model=Notes)
+async def notes(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep, redis: RedisDep) -> Notes:
+    await _existing_ticket(tickets, ticket_id)
+    return Notes(notes=await TicketNotes(redis).all(ticket_id))
+
+
+@router.post("/api/agent/tickets/{ticket_id}/notes", response_model=Note, status_code=201)
+async def add_note(ticket_id: str, body: NoteIn, agent: CurrentAgent, tickets: TicketServiceDep, redis: RedisDep) -> Note:
+    await _existing_ticket(tickets, ticket_id)
+    text = body.text.strip()
+    if not text:
+        raise api_error(422, "empty_note", "备注内容为空")
+    return await TicketNotes(redis).add(ticket_id, agent.agent_id, agent.display_name, text)
+
+
+async def _existing_ticket(tickets: TicketServiceDep, ticket_id: str) -> TicketOut:
+    ticket = await tickets.get(ticket_id) if is_ticket_id(ticket_id) else None
+    if ticket is None:
+        raise api_error(404, "ticket_not_found", "找不到这个工单")
+    return ticket

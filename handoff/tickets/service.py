@@ -80,12 +80,29 @@ redis.call('HSET', KEYS[1], 'status', 'returned', 'returned_at', ARGV[3], 'note'
 redis.call('HSET', KEYS[2], 'owner', 'bot', 'agent_id', '', 'ticket_id', '', 'updated_at', ARGV[3])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'type', 'ticket_returned', 'ticket_id', ARGV[1],
   'agent_id', ARGV[2])
-return {'returned', agent}
+return {'done', agent}
+"""
+
+# Hand a claimed ticket to another agent. KEYS: 1 ticket hash, 2 conversation hash, 3 events stream.
+# ARGV: 1 ticket id, 2 from agent, 3 to agent, 4 now, 5 events max length. Same refusals as returning.
+TRANSFER_SCRIPT = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'not_found', ''} end
+if status ~= 'claimed' then return {'not_claimed', status} end
+local agent = redis.call('HGET', KEYS[1], 'agent_id')
+if agent ~= ARGV[2] then return {'not_yours', agent} end
+redis.call('HSET', KEYS[1], 'agent_id', ARGV[3], 'transferred_at', ARGV[4])
+redis.call('HSET', KEYS[2], 'owner', 'agent', 'agent_id', ARGV[3], 'updated_at', ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'type', 'ticket_transferred', 'ticket_id', ARGV[1],
+  'from_agent_id', ARGV[2], 'agent_id', ARGV[3])
+return {'done', ARGV[3]}
 """
 
 
-class ReturnOutcome(str, Enum):
-    returned = "returned"
+class HandOverOutcome(str, Enum):
+    """How handing a claimed ticket over went (back to the bot, or to another agent)."""
+
+    done = "done"
     not_found = "not_found"
     not_claimed = "not_claimed"  # still waiting, or already returned or closed
     not_yours = "not_yours"  # another agent has it
@@ -117,6 +134,7 @@ class TicketService:
         self._enqueue = redis.register_script(ENQUEUE_SCRIPT)
         self._claim = redis.register_script(CLAIM_SCRIPT)
         self._return = redis.register_script(RETURN_SCRIPT)
+        self._transfer = redis.register_script(TRANSFER_SCRIPT)
 
     async def enqueue(self, ticket_in: TicketIn) -> Tuple[TicketOut, bool]:
         """The conversation's open ticket, created and queued unless it already had one."""
@@ -169,15 +187,25 @@ class TicketService:
         outcome, detail = await self._claim(keys=keys, args=args)
         return _claim_result(ClaimOutcome(_text(outcome)), _text(detail))
 
-    async def return_to_bot(self, ticket_id: str, agent_id: str, note: str = "") -> Tuple[ReturnOutcome, str]:
+    async def return_to_bot(self, ticket_id: str, agent_id: str, note: str = "") -> Tuple[HandOverOutcome, str]:
         """The agent who has the ticket gives the conversation back to the bot, with a note:
         (outcome, the other agent or the ticket's status when refused)."""
         ticket = await self.get(ticket_id)
         if ticket is None:
-            return ReturnOutcome.not_found, ""
+            return HandOverOutcome.not_found, ""
         keys = [_ticket_key(ticket_id), conversation_key(ticket.ticket.conversation_id), redis_keys.TICKET_EVENTS]
         outcome, detail = await self._return(keys=keys, args=[ticket_id, agent_id, repr(self._clock()), note, EVENTS_MAX_LEN])
-        return ReturnOutcome(_text(outcome)), _text(detail)
+        return HandOverOutcome(_text(outcome)), _text(detail)
+
+    async def transfer(self, ticket_id: str, from_agent_id: str, to_agent_id: str) -> Tuple[HandOverOutcome, str]:
+        """The agent who has the ticket hands it (and the conversation) to another agent."""
+        ticket = await self.get(ticket_id)
+        if ticket is None:
+            return HandOverOutcome.not_found, ""
+        keys = [_ticket_key(ticket_id), conversation_key(ticket.ticket.conversation_id), redis_keys.TICKET_EVENTS]
+        args = [ticket_id, from_agent_id, to_agent_id, repr(self._clock()), EVENTS_MAX_LEN]
+        outcome, detail = await self._transfer(keys=keys, args=args)
+        return HandOverOutcome(_text(outcome)), _text(detail)
 
     async def mark_agent_online(self, agent_id: str, at: Optional[float] = None) -> None:
         """Record an agent's heartbeat (now, unless `at` is given)."""

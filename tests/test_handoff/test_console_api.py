@@ -132,3 +132,32 @@ def test_only_the_agent_who_has_it_returns_a_conversation_to_the_bot(client, sho
     assert owner["owner"] == "bot"
     assert client.post(f"/api/agent/tickets/{ticket}/return", json={}, headers=wang).status_code == 409
     assert client.post("/api/agent/tickets/nope/return", json={}, headers=wang).status_code == 404
+
+
+def test_an_agent_hands_a_conversation_to_a_colleague(client):
+    ticket = queue_ticket(client, "conv-5")
+    wang, li = sign_in(client, "kefu.wang"), sign_in(client, "kefu.li")
+    client.post(f"/api/agent/tickets/{ticket}/claim", headers=wang)
+    assert client.post(f"/api/agent/tickets/{ticket}/transfer", json={"to_agent_id": "nobody"}, headers=wang).status_code == 422
+    assert client.post(f"/api/agent/tickets/{ticket}/transfer", json={"to_agent_id": "kefu.wang"}, headers=li).status_code == 403
+    moved = client.post(f"/api/agent/tickets/{ticket}/transfer", json={"to_agent_id": "kefu.li"}, headers=wang)
+    assert moved.status_code == 200 and moved.json()["agent_id"] == "kefu.li"
+    owner = client.get("/internal/conversations/conv-5/owner", headers=bearer(SERVICE_TOKEN)).json()
+    assert owner["owner"] == "agent" and owner["agent_id"] == "kefu.li"
+    # The conversation is now Li's: Wang may no longer write to the shopper.
+    assert client.post("/api/agent/conversations/conv-5/messages", json={"text": "您好"}, headers=wang).status_code == 403
+
+
+def test_private_notes_stay_between_agents(client, shopper_token):
+    ticket = queue_ticket(client, "conv-6")
+    wang, li = sign_in(client, "kefu.wang"), sign_in(client, "kefu.li")
+    added = client.post(f"/api/agent/tickets/{ticket}/notes", json={"text": "顾客是老客户，可以优先补发"}, headers=wang)
+    assert added.status_code == 201 and added.json()["agent_name"] == "客服小王"
+    notes = client.get(f"/api/agent/tickets/{ticket}/notes", headers=li).json()["notes"]
+    assert [n["text"] for n in notes] == ["顾客是老客户，可以优先补发"]
+    assert client.post(f"/api/agent/tickets/{ticket}/notes", json={"text": "  "}, headers=wang).status_code == 422
+    assert client.get("/api/agent/tickets/nope/notes", headers=wang).status_code == 404
+    client.cookies.clear()  # signing in above set the session cookie on this client
+    assert client.get(f"/api/agent/tickets/{ticket}/notes").status_code == 401
+    # Nothing of it reaches the shopper.
+    assert client.get("/api/chat/updates", headers=bearer(shopper_token("conv-6"))).json() == {"messages": []}
