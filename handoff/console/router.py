@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from handoff.agent_sessions import issue_session
 from handoff.agents import Agent
+from handoff.console.masking import masked_ticket
 from handoff.deps import AgentStoreDep, CurrentAgent, OutboxDep, RasaDep, RedisDep, SettingsDep, TicketServiceDep
 from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
@@ -82,7 +83,8 @@ class Sent(BaseModel):
 @router.get("/api/agent/tickets", response_model=Queue)
 async def waiting_tickets(agent: CurrentAgent, tickets: TicketServiceDep) -> Queue:
     await tickets.mark_agent_online(agent.agent_id)
-    return Queue(tickets=await tickets.waiting(), agents_online=await tickets.agents_online())
+    waiting = [masked_ticket(ticket) for ticket in await tickets.waiting()]  # nobody handles them yet
+    return Queue(tickets=waiting, agents_online=await tickets.agents_online())
 
 
 @router.post("/api/agent/tickets/{ticket_id}/claim", response_model=TicketOut)
@@ -176,7 +178,7 @@ async def transfer(
     outcome, _ = await tickets.transfer(ticket_id, agent.agent_id, colleague.agent_id)
     if outcome != HandOverOutcome.done:
         raise api_error(*HAND_OVER_REFUSALS[outcome])
-    return await tickets.get(ticket_id)
+    return masked_ticket(await tickets.get(ticket_id))  # no longer this agent's case
 
 
 class NoteIn(BaseModel):
