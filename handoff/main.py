@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from handoff.agents import AgentStore
+from handoff.console import canned_router
 from handoff.console import router as console
 from handoff.deps import RedisDep
 from handoff.errors import request_validation_handler
@@ -61,6 +62,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(chat.router)
     app.include_router(console.router)
+    app.include_router(canned_router.router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     return app
 

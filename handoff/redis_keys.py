@@ -34,3 +34,7 @@ AGENTS = PREFIX + "agents:all"
 OUTBOX = PREFIX + "outbox:{conversation_id}"
 # List: agents' private notes on one ticket (JSON: agent_id, agent_name, text, at), the latest 200.
 TICKET_NOTES = PREFIX + "ticket_notes:{ticket_id}"
+# Stream: shopper messages agents marked "bot misunderstood", with the right intent, for the trainers' inbox.
+MISUNDERSTOOD = PREFIX + "inbox:misunderstood"
+# String: the supervisors' canned replies (快捷短语) as JSON {"replies": [...]}; absent = the defaults in handoff/console/canned_replies.yml.
+CANNED_REPLIES = PREFIX + "canned_replies"

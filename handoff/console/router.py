@@ -6,6 +6,8 @@ POST /api/agent/tickets/{ticket_id}/claim             take a ticket: exactly one
 POST /api/agent/tickets/{ticket_id}/return            give the conversation back to the bot, with a note
 POST /api/agent/tickets/{ticket_id}/transfer          hand the ticket to another agent
 GET/POST /api/agent/tickets/{ticket_id}/notes         private notes agents leave each other
+POST /api/agent/conversations/{conversation_id}/misunderstood
+                                                      the bot got a message wrong: the right intent, for trainers
 POST /api/agent/conversations/{conversation_id}/messages
                                                       say something to the shopper (owner agent only)
 
@@ -23,7 +25,9 @@ from pydantic import BaseModel, Field
 
 from handoff.agent_sessions import issue_session
 from handoff.agents import Agent
+from handoff.console import misunderstood
 from handoff.console.masking import masked_ticket
+from handoff.console.misunderstood import MisunderstoodIn, domain_intents
 from handoff.deps import AgentStoreDep, CurrentAgent, OutboxDep, RasaDep, RedisDep, SettingsDep, TicketServiceDep
 from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
@@ -209,3 +213,10 @@ async def _existing_ticket(tickets: TicketServiceDep, ticket_id: str) -> TicketO
     if ticket is None:
         raise api_error(404, "ticket_not_found", "找不到这个工单")
     return ticket
+
+
+@router.post("/api/agent/conversations/{conversation_id}/misunderstood", status_code=201)
+async def bot_misunderstood(conversation_id: str, body: MisunderstoodIn, agent: CurrentAgent, redis: RedisDep) -> dict:
+    if body.right_intent not in domain_intents():
+        raise api_error(422, "unknown_intent", "请选择一个已有的意图")
+    return {"mark_id": await misunderstood.mark(redis, conversation_id, agent.agent_id, body)}

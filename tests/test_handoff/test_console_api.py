@@ -161,3 +161,17 @@ def test_private_notes_stay_between_agents(client, shopper_token):
     assert client.get(f"/api/agent/tickets/{ticket}/notes").status_code == 401
     # Nothing of it reaches the shopper.
     assert client.get("/api/chat/updates", headers=bearer(shopper_token("conv-6"))).json() == {"messages": []}
+
+
+def test_an_agent_marks_what_the_bot_misunderstood_for_the_trainers(client, redis_client):
+    wang = sign_in(client, "kefu.wang")
+    body = {"text": "屏幕边上有道印子 能上门取吗", "right_intent": "report_broken", "predicted_intent": "ask_policy"}
+    marked = client.post("/api/agent/conversations/conv-7/misunderstood", json=body, headers=wang)
+    assert marked.status_code == 201
+    [(_, fields)] = redis_client.xrange("shouhou:inbox:misunderstood")
+    stored = json.loads(fields[b"mark"])
+    assert stored["right_intent"] == "report_broken" and stored["conversation_id"] == "conv-7"
+    assert stored["agent_id"] == "kefu.wang"
+    wrong = client.post("/api/agent/conversations/conv-7/misunderstood",
+                        json={**body, "right_intent": "make_coffee"}, headers=wang)
+    assert wrong.status_code == 422 and wrong.json()["detail"]["message"] == "请选择一个已有的意图"

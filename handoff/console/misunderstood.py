@@ -1,0 +1,48 @@
+""""Bot misunderstood": an agent marks a shopper message the bot got wrong, with the right intent.
+
+The marks go to a Redis stream the trainers' inbox reads (issue: trainer inbox); nothing of it
+reaches the shopper. The right intent must be one of the domain's intents.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import FrozenSet, Optional
+
+import yaml
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from handoff import redis_keys
+from handoff.settings import PROJECT_ROOT
+
+MAX_MARKS_KEPT = 100_000
+
+
+@lru_cache(maxsize=1)
+def domain_intents(domain_path: Path = PROJECT_ROOT / "domain.yml") -> FrozenSet[str]:
+    return frozenset(yaml.safe_load(domain_path.read_text(encoding="utf-8"))["intents"])
+
+
+class MisunderstoodIn(BaseModel):
+    text: str = Field(..., min_length=1, max_length=2000)  # the shopper's message as the agent saw it
+    right_intent: str = Field(..., min_length=1, max_length=64)
+    predicted_intent: Optional[str] = Field(None, max_length=64)
+
+
+async def mark(redis: Redis, conversation_id: str, agent_id: str, body: MisunderstoodIn) -> str:
+    entry = {
+        "conversation_id": conversation_id,
+        "agent_id": agent_id,
+        "text": body.text,
+        "right_intent": body.right_intent,
+        "predicted_intent": body.predicted_intent or "",
+        "at": time.time(),
+    }
+    message_id = await redis.xadd(
+        redis_keys.MISUNDERSTOOD, {"mark": json.dumps(entry, ensure_ascii=False)}, maxlen=MAX_MARKS_KEPT, approximate=True
+    )
+    return message_id.decode() if isinstance(message_id, bytes) else message_id
