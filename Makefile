@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run shell test eval validate bench bench-conversation seed compare lint lock clean
+.PHONY: help setup train run shell test eval validate bench bench-conversation bench-handoff seed compare lint lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ bench: train ## NLU benchmark vs Rasa's stock pipeline (bench/results/nlu.json)
 
 bench-conversation: train ## end-to-end latency through the REST webhook, 1/10/50 conversations (bench/results/conversation.json)
 	@$(PY) -m scripts.run --redis-only -- $(PY) -m bench.conversation
+
+bench-handoff: train ## angry shoppers reach agents: ticket visible, agent->shopper delivery, lost/doubled (bench/results/handoff.json)
+	@$(PY) -m scripts.run --redis-only -- $(PY) -m bench.handoff
 
 seed: setup ## reseed the demo store (var/shop.db) and list its story orders
 	@$(PY) -m actions.shop.seed --force

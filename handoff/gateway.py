@@ -141,9 +141,11 @@ class Gateway:
         if not messages and not received(tracker, metadata[MESSAGE_ID_KEY]):
             # Rasa's REST channel answers 200 [] when anything failed inside: not "nothing to say".
             raise RasaUnavailable("Rasa answered [] and did not record the message")
-        owner = await get_owner(self._redis, conversation_id)
-        if owner != Owner.bot or not anger_calls_for_a_person(tracker, self._settings):
-            return GatewayReply(messages, owner)
+        owner_now = await get_owner(self._redis, conversation_id)
+        if owner_now != Owner.bot:  # a rule handed off (a request, a complaint), or it was waiting already
+            return GatewayReply(messages, owner_now, handed_off=owner == Owner.bot)
+        if not anger_calls_for_a_person(tracker, self._settings):
+            return GatewayReply(messages, owner_now)
         messages += await self._rasa.execute(conversation_id, HANDOFF_ACTION)
         # /execute runs one action and stops; the shopper's next message follows a listen.
         await self._rasa.record(conversation_id, [{"event": "action", "name": "action_listen"}])

@@ -143,3 +143,10 @@ def test_a_burst_of_messages_is_answered_in_order(assistant):
     assert all(r.json()["messages"] for r in replies)
     users = [e["text"] for e in tracker(assistant, "guest:gateway-burst")["events"] if e["event"] == "user"]
     assert users == texts_sent
+
+
+def test_a_complaint_hands_off_by_rule_and_the_gateway_says_so(assistant):
+    token = issue_guest_token("gateway-complaint", DEV_SHOPPER_TOKEN_SECRET, ttl_seconds=3600)
+    reply = write(assistant, token, "你们再不处理我就去12315投诉")
+    assert reply["handed_off"] is True and reply["owner"] == "waiting"
+    assert "转接人工客服" in texts(reply)
