@@ -12,7 +12,6 @@ relies on a session must still load the agent: the claims say who signed in, not
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -20,6 +19,7 @@ from typing import Optional
 import jwt
 
 from handoff.agents import Agent, Role, is_agent_id
+from handoff.token_times import is_int_claim, unix_seconds
 
 ALGORITHM = "HS256"
 SESSION_TYPE = "agent_session"
@@ -54,7 +54,7 @@ class SessionClaims:
 def issue_session(agent: Agent, secret: str, ttl_seconds: int, now: Optional[datetime] = None) -> str:
     if ttl_seconds <= 0:
         raise ValueError("ttl_seconds must be positive")
-    issued_at = _timestamp(now)
+    issued_at = unix_seconds(now)
     claims = {
         "sub": agent.agent_id,
         "role": agent.role.value,
@@ -73,7 +73,7 @@ def verify_session(token: str, secret: str, now: Optional[datetime] = None) -> S
     claims = _decode(token, secret)
     _check_type(claims)
     session = _session_claims(claims)
-    _check_times(session, _timestamp(now))
+    _check_times(session, unix_seconds(now))
     return session
 
 
@@ -101,7 +101,7 @@ def _session_claims(claims: dict) -> SessionClaims:
     agent_id, role, name, issued_at, expires_at = (claims[name] for name in ("sub", "role", "name", "iat", "exp"))
     if not is_agent_id(agent_id) or not isinstance(name, str) or role not in {r.value for r in Role}:
         raise _invalid("malformed token: sub, role or name")
-    if not _is_int(issued_at) or not _is_int(expires_at):
+    if not is_int_claim(issued_at) or not is_int_claim(expires_at):
         raise _invalid("malformed token: iat and exp must be integers")
     return SessionClaims(agent_id, Role(role), name, issued_at, expires_at)
 
@@ -117,13 +117,3 @@ def _invalid(reason: str) -> InvalidSession:
     return InvalidSession("invalid_session", MESSAGE_INVALID, reason)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _timestamp(now: Optional[datetime]) -> int:
-    if now is None:
-        return int(time.time())
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return int(now.timestamp())

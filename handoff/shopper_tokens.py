@@ -12,11 +12,12 @@ a token is expired from its `exp` second on.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Optional
 
 import jwt
+
+from handoff.token_times import is_int_claim, unix_seconds
 
 ALGORITHM = "HS256"
 GUEST_PREFIX = "guest:"
@@ -56,7 +57,7 @@ def issue_guest_token(conversation_id: str, secret: str, ttl_seconds: int, now: 
 def verify_subject(token: str, secret: str, now: Optional[datetime] = None) -> str:
     """The subject of a valid shopper or guest token ("guest:<conversation_id>" for guests)."""
     claims = _decode(token, secret)
-    _check_times(claims, _timestamp(now))
+    _check_times(claims, unix_seconds(now))
     return claims["sub"]
 
 
@@ -83,7 +84,7 @@ def is_guest(subject: str) -> bool:
 def _issue(subject: str, secret: str, ttl_seconds: int, now: Optional[datetime]) -> str:
     if ttl_seconds <= 0:
         raise ValueError("ttl_seconds must be positive")
-    issued_at = _timestamp(now)
+    issued_at = unix_seconds(now)
     claims = {"sub": subject, "iat": issued_at, "exp": issued_at + ttl_seconds}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
@@ -110,7 +111,7 @@ def _check_times(claims: dict, now: int) -> None:
     subject, issued_at, expires_at = claims["sub"], claims["iat"], claims["exp"]
     if not isinstance(subject, str) or not subject:
         raise InvalidShopperToken("missing sub: empty subject")
-    if not _is_int(issued_at) or not _is_int(expires_at):
+    if not is_int_claim(issued_at) or not is_int_claim(expires_at):
         raise InvalidShopperToken("malformed token: iat and exp must be integers")
     if now >= expires_at:
         raise InvalidShopperToken(f"expired at {expires_at}, now {now}", MESSAGE_EXPIRED, "token_expired")
@@ -118,13 +119,3 @@ def _check_times(claims: dict, now: int) -> None:
         raise InvalidShopperToken(f"issued in the future: iat {issued_at}, now {now}")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _timestamp(now: Optional[datetime]) -> int:
-    if now is None:
-        return int(time.time())
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return int(now.timestamp())

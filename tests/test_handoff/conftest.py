@@ -1,17 +1,21 @@
 """Fixtures of the handoff tests: settings pointing at the tests' Redis database and tmp_path, async Redis
-clients on that database, tokens, and handoff tickets."""
+clients on that database, tokens, handoff tickets, and the app with agents signed up."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterator
 
 import pytest
 import pytest_asyncio
 import redis as sync_redis
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from handoff.agents import AgentStore, Role
+from handoff.main import create_app
 from handoff.settings import HandoffSettings
 from handoff.shopper_tokens import issue_guest_token, issue_shopper_token
 from handoff.tickets.models import HandoffReason, TicketIn
@@ -75,3 +79,33 @@ def ticket_in(conversation_id: str = "conv-1", reason: str = "requested", angry:
         ],
         promises=["已为您登记破损"],
     )
+
+
+AGENT_PASSWORD = "correct-horse-battery"
+
+
+async def create_agents(redis_url: str) -> None:
+    """Two agents and a supervisor, as `python -m handoff.cli create-agent` would make them."""
+    client = Redis.from_url(redis_url)
+    try:
+        store = AgentStore(client)
+        await store.create("kefu.wang", "客服小王", AGENT_PASSWORD)
+        await store.create("kefu.li", "客服小李", AGENT_PASSWORD)
+        await store.create("zhuguan", "主管老张", AGENT_PASSWORD, Role.supervisor)
+    finally:
+        await client.close()
+
+
+@pytest.fixture()
+def console_client(settings: HandoffSettings, redis_client, redis_url: str) -> Iterator[TestClient]:
+    """The real app with those agents; Rasa is not running (its address answers nothing)."""
+    settings.rasa_url = "http://127.0.0.1:9"
+    asyncio.run(create_agents(redis_url))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def sign_in(client: TestClient, agent_id: str) -> dict:
+    response = client.post("/api/agent/session", json={"agent_id": agent_id, "password": AGENT_PASSWORD})
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["session"])

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Iterator
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from handoff.agents import AgentStore, Role
 from handoff.console.canned import (
     CANNED_REPLIES,
     MAX_REPLIES,
@@ -21,11 +17,8 @@ from handoff.console.canned import (
     Group,
     load_defaults,
 )
-from handoff.main import create_app
-from handoff.settings import HandoffSettings
-from tests.test_handoff.conftest import SERVICE_TOKEN, bearer
+from tests.test_handoff.conftest import SERVICE_TOKEN, bearer, sign_in
 
-PASSWORD = "correct-horse-battery"
 PATH = "/api/agent/canned-replies"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -91,27 +84,9 @@ async def test_an_unreadable_stored_list_falls_back_to_the_defaults(redis: Redis
 # The routes
 
 
-async def create_agents(redis_url: str) -> None:
-    client = Redis.from_url(redis_url)
-    try:
-        store = AgentStore(client)
-        await store.create("kefu.wang", "客服小王", PASSWORD)
-        await store.create("zhuguan", "主管老张", PASSWORD, Role.supervisor)
-    finally:
-        await client.close()
-
-
 @pytest.fixture()
-def client(settings: HandoffSettings, redis_client: redis.Redis, redis_url: str) -> Iterator[TestClient]:
-    asyncio.run(create_agents(redis_url))
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def sign_in(client: TestClient, agent_id: str) -> dict:
-    response = client.post("/api/agent/session", json={"agent_id": agent_id, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return bearer(response.json()["session"])
+def client(console_client: TestClient) -> TestClient:
+    return console_client
 
 
 def default_ids() -> list:

@@ -3,46 +3,17 @@ agent-message path to Rasa is tested in tests/test_gateway_conversations.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Iterator
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
-from redis.asyncio import Redis
 
-from handoff.agents import AgentStore, Role
-from handoff.main import create_app
-from handoff.settings import HandoffSettings
-from tests.test_handoff.conftest import SERVICE_TOKEN, bearer, ticket_in
-
-PASSWORD = "correct-horse-battery"
-
-
-async def create_agents(redis_url: str) -> None:
-    client = Redis.from_url(redis_url)
-    try:
-        store = AgentStore(client)
-        await store.create("kefu.wang", "客服小王", PASSWORD)
-        await store.create("kefu.li", "客服小李", PASSWORD)
-        await store.create("zhuguan", "主管老张", PASSWORD, Role.supervisor)
-    finally:
-        await client.close()
+from tests.test_handoff.conftest import AGENT_PASSWORD, SERVICE_TOKEN, bearer, sign_in, ticket_in
 
 
 @pytest.fixture()
-def client(settings: HandoffSettings, redis_client: redis.Redis, redis_url: str) -> Iterator[TestClient]:
-    settings.rasa_url = "http://127.0.0.1:9"  # nothing listens there
-    asyncio.run(create_agents(redis_url))
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def sign_in(client: TestClient, agent_id: str) -> dict:
-    response = client.post("/api/agent/session", json={"agent_id": agent_id, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return bearer(response.json()["session"])
+def client(console_client: TestClient) -> TestClient:
+    return console_client
 
 
 def queue_ticket(client: TestClient, conversation: str, **changes) -> str:
@@ -54,7 +25,7 @@ def queue_ticket(client: TestClient, conversation: str, **changes) -> str:
 
 
 def test_signing_in_sets_an_httponly_session_cookie(client):
-    response = client.post("/api/agent/session", json={"agent_id": "kefu.wang", "password": PASSWORD})
+    response = client.post("/api/agent/session", json={"agent_id": "kefu.wang", "password": AGENT_PASSWORD})
     assert response.status_code == 200 and response.json()["agent"]["display_name"] == "客服小王"
     cookie = response.headers["set-cookie"]
     assert "shouhou_agent=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from handoff.console.masking import mask_phones
-from tests.test_handoff.conftest import SERVICE_TOKEN, bearer, ticket_in
-from tests.test_handoff.test_console_api import client, sign_in  # noqa: F401 (fixture)
+from tests.test_handoff.conftest import SERVICE_TOKEN, bearer, sign_in, ticket_in
 
 
 @pytest.mark.parametrize(
@@ -24,7 +23,8 @@ def test_mask_phones(text, masked):
     assert mask_phones(text) == masked
 
 
-def test_the_queue_masks_phones_and_the_agent_who_claims_sees_them(client):  # noqa: F811
+def test_the_queue_masks_phones_and_the_agent_who_claims_sees_them(console_client):
+    client = console_client
     body = json.loads(ticket_in("conv-phone").json())
     body["transcript"] = [{"speaker": "shopper", "text": "我的手机是13912870456", "timestamp": 1.0}]
     body["slots"] = {"phone": "13912870456"}
