@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import sys
@@ -33,7 +32,7 @@ from typing import Dict, List, Sequence
 
 import httpx
 
-from bot.fingerprint import model_path
+from bench.stack_bench import percentiles, redis_and_model, write_results
 from scripts.settings import PROJECT_ROOT
 from scripts.stack import Assistant, running_assistant
 
@@ -54,10 +53,6 @@ def script(assistant: Assistant, story: str) -> List[str]:
     return [OPENERS[story], assistant.orders[story], PHONES[story], "/inform{\"resolution\": \"exchange\"}",
             "现在拍不了，稍后上传", "对", "谢谢"]
 
-
-def percentiles(values: Sequence[float]) -> Dict[str, float]:
-    q = statistics.quantiles(values, n=100)
-    return {"p50": q[49], "p95": q[94], "p99": q[98]}
 
 
 async def send(client: httpx.AsyncClient, url: str, body: Dict, timings: List[float]) -> None:
@@ -172,20 +167,12 @@ def main(argv: Sequence[str] = ()) -> int:
     # shoppers start at different moments, as real ones do.
     parser.add_argument("--think", type=float, nargs="+", default=[0.0, 2.0])
     args = parser.parse_args(argv)
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        sys.exit("error: REDIS_URL is not set; run `make bench-conversation`, which provides a Redis")
-    model = model_path()
-    if not model.exists():
-        sys.exit("error: no trained model; run `make train`")
+    redis_url, model = redis_and_model("bench-conversation")
     with tempfile.TemporaryDirectory() as workdir, running_assistant(model, redis_url, Path(workdir)) as assistant:
         results = asyncio.run(measure(assistant, args.levels, args.think))
-    results.update({"model": model.name, "cpus": os.cpu_count(), "measured_at": time.strftime("%Y-%m-%d %H:%M")})
     if not args.levels and RESULTS.exists():  # a long-conversations-only run keeps the last levels
         results["levels"] = json.loads(RESULTS.read_text()).get("levels", {})
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(table(results))
-    print(f"\nwritten to {RESULTS.relative_to(PROJECT_ROOT)}")
+    write_results(RESULTS, results, model, table(results))
     return 0
 
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import statistics
 import sys
 import tempfile
 import time
@@ -34,7 +31,7 @@ import httpx
 import redis
 from redis.asyncio import Redis
 
-from bot.fingerprint import model_path
+from bench.stack_bench import percentiles, redis_and_model, write_results
 from handoff.agents import AgentStore
 from handoff.settings import DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_guest_token
@@ -46,12 +43,6 @@ PASSWORD = "bench-password-123"
 ANGRY = "等了三天了还没人管！！！你们到底怎么回事，气死我了"
 MESSAGES_PER_SHOPPER = 3
 
-
-def percentiles(values: Sequence[float]) -> Dict[str, float]:
-    if len(values) < 2:
-        return {"p50": values[0] if values else 0.0, "p95": values[0] if values else 0.0, "p99": values[0] if values else 0.0}
-    q = statistics.quantiles(values, n=100)
-    return {"p50": q[49], "p95": q[94], "p99": q[98]}
 
 
 class Run:
@@ -167,21 +158,13 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--poll", type=float, default=0.1, help="seconds between polls of the queue and the outbox")
     parser.add_argument("--limit", type=float, default=300, help="stop after this many seconds")
     args = parser.parse_args(argv)
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        sys.exit("error: REDIS_URL is not set; run `make bench-handoff`, which provides a Redis")
-    model = model_path()
-    if not model.exists():
-        sys.exit("error: no trained model; run `make train`")
+    redis_url, model = redis_and_model("bench-handoff")
     bench_url = redis_url.rsplit("/", 1)[0] + "/13"  # its own database, emptied first
     redis.Redis.from_url(bench_url).flushdb()
     with tempfile.TemporaryDirectory() as workdir, running_assistant(model, bench_url, Path(workdir)) as assistant:
         figures = asyncio.run(measure(assistant, args.shoppers, args.agents, args.poll, args.limit))
     redis.Redis.from_url(bench_url).flushdb()
-    figures.update({"model": model.name, "cpus": os.cpu_count(), "measured_at": time.strftime("%Y-%m-%d %H:%M")})
-    RESULTS.write_text(json.dumps(figures, indent=2))
-    print(table(figures))
-    print(f"\nwritten to {RESULTS.relative_to(PROJECT_ROOT)}")
+    write_results(RESULTS, figures, model, table(figures))
     return 0
 
 
