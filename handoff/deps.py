@@ -20,8 +20,8 @@ from redis.asyncio import Redis
 from handoff.agent_sessions import MESSAGE_LOGIN_REQUIRED, InvalidSession, verify_session
 from handoff.agents import Agent, AgentStore
 from handoff.errors import api_error, unauthorized
+from handoff.feed import ConversationFeed
 from handoff.gateway import Gateway
-from handoff.outbox import Outbox
 from handoff.photos import PhotoStore
 from handoff.rasa_client import RasaClient
 from handoff.settings import HandoffSettings
@@ -54,8 +54,8 @@ def _rasa(request: Request) -> RasaClient:
     return request.app.state.rasa
 
 
-def _outbox(request: Request) -> Outbox:
-    return request.app.state.outbox
+def _feed(request: Request) -> ConversationFeed:
+    return request.app.state.feed
 
 
 def _ticket_service(request: Request) -> TicketService:
@@ -71,14 +71,14 @@ RedisDep = Annotated[Redis, Depends(_redis)]
 PhotoStoreDep = Annotated[PhotoStore, Depends(_photo_store)]
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
 RasaDep = Annotated[RasaClient, Depends(_rasa)]
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
+FeedDep = Annotated[ConversationFeed, Depends(_feed)]
 TicketServiceDep = Annotated[TicketService, Depends(_ticket_service)]
 AgentStoreDep = Annotated[AgentStore, Depends(_agent_store)]
 
 
 @dataclass(frozen=True)
 class Caller:
-    """A shopper or guest (subject set) or an internal service (is_service)."""
+    """A shopper or guest (subject set), or staff: an internal service or a signed-in agent (is_service)."""
 
     subject: Optional[str] = None
     is_service: bool = False
@@ -133,9 +133,12 @@ def service_caller(credentials: BearerDep, settings: SettingsDep) -> Caller:
     return Caller(is_service=True)
 
 
-def photo_viewer(credentials: BearerDep, settings: SettingsDep) -> Caller:
-    """The service, or a shopper/guest (who may see only their own photos)."""
+async def photo_viewer(request: Request, credentials: BearerDep, settings: SettingsDep, store: AgentStoreDep) -> Caller:
+    """The service or a signed-in agent (any photo), or a shopper/guest (only their own)."""
     if _is_service_token(credentials, settings):
+        return Caller(is_service=True)
+    if credentials is None and request.cookies.get(settings.agent_cookie_name):
+        await current_agent(request, credentials, settings, store)  # 401 unless the session is valid
         return Caller(is_service=True)
     return Caller(subject=_uploader_subject(credentials, settings))
 
@@ -153,21 +156,25 @@ def _session_token(request: Request, credentials: Optional[HTTPAuthorizationCred
     return request.cookies.get(cookie_name, "")
 
 
+async def agent_of_session(token: str, settings: HandoffSettings, store: AgentStore) -> Agent:
+    """The agent a session belongs to, as stored now (a deleted account's sessions are refused);
+    InvalidSession otherwise. Used by the HTTP routes and the console's WebSocket."""
+    claims = verify_session(token, settings.agent_session_secret.get_secret_value())
+    agent = await store.get(claims.agent_id)
+    if agent is None:
+        raise InvalidSession("agent_not_found", MESSAGE_LOGIN_REQUIRED, f"session of deleted agent {claims.agent_id}")
+    return agent
+
+
 async def current_agent(
     request: Request, credentials: BearerDep, settings: SettingsDep, store: AgentStoreDep
 ) -> Agent:
-    """The signed-in agent, as stored now (a deleted account's sessions are refused); 401 otherwise."""
-    token = _session_token(request, credentials, settings.agent_cookie_name)
+    """The signed-in agent; 401 otherwise."""
     try:
-        claims = verify_session(token, settings.agent_session_secret.get_secret_value())
+        return await agent_of_session(_session_token(request, credentials, settings.agent_cookie_name), settings, store)
     except InvalidSession as error:
         logger.info("agent session refused: %s", error.reason)
         raise unauthorized(error.code, error.message_zh) from error
-    agent = await store.get(claims.agent_id)
-    if agent is None:
-        logger.info("session of a deleted agent %s refused", claims.agent_id)
-        raise unauthorized("agent_not_found", MESSAGE_LOGIN_REQUIRED)
-    return agent
 
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]

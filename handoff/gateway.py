@@ -8,6 +8,10 @@
   `/inform{"order_id": …}`): the gateway keeps it text (a leading "／").
 - One message at a time per conversation (`ConversationTurns`), and a reply of `[]` from Rasa
   is checked against the tracker: "nothing to say" is fine, "not recorded" is an error.
+- Every line of the turn goes into the conversation's feed (handoff/feed.py) inside the turn, so
+  the chat page and the console read the shopper's message and its answers in order; a shopper
+  message is handled once per client message id (a resend after a reconnect is not doubled).
+- Buttons reach Rasa as the commands they carry only with a valid signed token (handoff/buttons.py).
 - Anger hands off here, after the bot answered: at or above the scorer's threshold, or when
   it rose over the last turns, the gateway runs `action_handoff_to_human` through Rasa's HTTP
   API (the action builds the ticket with everything the bot learned) while the bot goes on
@@ -19,11 +23,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, AsyncIterator, Dict, List, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
 
 from redis.asyncio import Redis
 
+from handoff import redis_keys
+from handoff.buttons import verify_button, with_signed_buttons
+from handoff.feed import ConversationFeed
 from handoff.ownership import Owner, get_owner
 from handoff.rasa_client import RasaClient, RasaUnavailable
 from handoff.settings import HandoffSettings
@@ -32,17 +39,31 @@ HANDOFF_ACTION = "action_handoff_to_human"
 MESSAGE_ID_KEY = "gateway_message_id"  # in the message metadata: finds the message in the tracker
 FULLWIDTH_SLASH = "\uff0f"  # ／
 MAX_TEXT_CHARS = 2000
+CLIENT_ID_MAX_CHARS = 64
+CLIENT_ID_KEPT_SECONDS = 24 * 3600
 
 
 class EmptyMessage(ValueError):
     """Nothing to send: the text is empty or whitespace."""
 
 
+@dataclass(frozen=True)
+class ShopperInput:
+    """One thing a shopper sent: typed text, or a button (its signed token and the title shown)."""
+
+    text: str
+    client_id: Optional[str] = None  # the page's id of this message: a resend is handled once
+    photo_ids: Tuple[str, ...] = ()
+    button_token: Optional[str] = None
+
+
 @dataclass
 class GatewayReply:
-    messages: List[Dict[str, Any]]  # what the shopper reads, as Rasa's REST channel sends it
+    messages: List[Dict[str, Any]]  # the bot's answers as the page reads them (buttons signed)
     owner: Owner  # who answers the conversation now
     handed_off: bool = False  # this message sent the shopper to a person
+    feed_ids: List[str] = field(default_factory=list)  # the feed lines of this turn, shopper's first
+    duplicate: bool = False  # this client message id was handled already: nothing was done
 
 
 def as_free_text(text: str) -> str:
@@ -119,17 +140,59 @@ def received(tracker: Dict[str, Any], message_id: str) -> bool:
     )
 
 
+def valid_client_id(value: str) -> bool:
+    return 0 < len(value) <= CLIENT_ID_MAX_CHARS and all(c.isalnum() or c in "-_" for c in value)
+
+
 class Gateway:
-    def __init__(self, redis: Redis, rasa: RasaClient, settings: HandoffSettings) -> None:
+    def __init__(self, redis: Redis, rasa: RasaClient, feed: ConversationFeed, settings: HandoffSettings) -> None:
         self._redis = redis
         self._rasa = rasa
+        self._feed = feed
         self._settings = settings
+        self._button_secret = settings.shopper_token_secret.get_secret_value()
         self.turns = ConversationTurns()
 
-    async def handle(self, conversation_id: str, text: str, metadata: Dict[str, Any]) -> GatewayReply:
-        text = as_free_text(text)
-        async with self.turns.turn(conversation_id):
-            return await self._handle_turn(conversation_id, text, {**metadata, MESSAGE_ID_KEY: uuid.uuid4().hex})
+    async def handle(self, conversation_id: str, sent: ShopperInput, metadata: Dict[str, Any]) -> GatewayReply:
+        """Answer one shopper message (InvalidButton, EmptyMessage or RasaUnavailable otherwise)."""
+        shown = as_free_text(sent.text)
+        for_rasa = verify_button(self._button_secret, conversation_id, sent.button_token) if sent.button_token else shown
+        if sent.client_id and not await self._first_time(conversation_id, sent.client_id):
+            return GatewayReply([], await get_owner(self._redis, conversation_id), duplicate=True)
+        metadata = {**metadata, MESSAGE_ID_KEY: uuid.uuid4().hex}
+        try:
+            async with self.turns.turn(conversation_id):
+                reply = await self._handle_turn(conversation_id, for_rasa, metadata)
+                reply.messages = [self._for_page(conversation_id, message) for message in reply.messages]
+                reply.feed_ids = await self._feed.push_many(
+                    conversation_id, [self._shopper_line(shown, sent), *reply.messages]
+                )
+                return reply
+        except BaseException:
+            if sent.client_id:  # not handled: the page may send it again
+                await self._redis.delete(self._client_key(conversation_id, sent.client_id))
+            raise
+
+    async def _first_time(self, conversation_id: str, client_id: str) -> bool:
+        key = self._client_key(conversation_id, client_id)
+        return bool(await self._redis.set(key, "1", nx=True, ex=CLIENT_ID_KEPT_SECONDS))
+
+    @staticmethod
+    def _client_key(conversation_id: str, client_id: str) -> str:
+        return redis_keys.CLIENT_MESSAGE.format(conversation_id=conversation_id, client_id=client_id)
+
+    @staticmethod
+    def _shopper_line(shown: str, sent: ShopperInput) -> Dict[str, Any]:
+        line: Dict[str, Any] = {"from": "shopper", "text": shown}
+        if sent.client_id:
+            line["client_id"] = sent.client_id
+        if sent.photo_ids:
+            line["photo_ids"] = list(sent.photo_ids)
+        return line
+
+    def _for_page(self, conversation_id: str, message: Dict[str, Any]) -> Dict[str, Any]:
+        line = {key: value for key, value in message.items() if key != "recipient_id"}
+        return with_signed_buttons(self._button_secret, conversation_id, {"from": "bot", **line})
 
     async def _handle_turn(self, conversation_id: str, text: str, metadata: Dict[str, Any]) -> GatewayReply:
         owner = await get_owner(self._redis, conversation_id)

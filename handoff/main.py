@@ -15,22 +15,26 @@ from typing import AsyncIterator, Optional
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from handoff.agents import AgentStore
-from handoff.console import canned_router
+from handoff.console import canned_router, pages
+from handoff.console import live as console_live
 from handoff.console import router as console
 from handoff.deps import RedisDep
 from handoff.errors import request_validation_handler
+from handoff.feed import ConversationFeed
 from handoff.gateway import Gateway
-from handoff.outbox import Outbox
 from handoff.photo_images import PhotoLimits
 from handoff.photos import PhotoStore
 from handoff.rasa_client import RasaClient
 from handoff.settings import HandoffSettings, get_settings
 from handoff.shopper import chat, uploads
+from handoff.shopper import live as chat_live
+from handoff.static import STATIC_DIR
 from handoff.tickets import router as tickets
 from handoff.tickets.service import TicketService
 
@@ -46,9 +50,10 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
         app.state.ticket_service = TicketService(client, settings)
         app.state.agent_store = AgentStore(client)
         rasa = RasaClient(settings.rasa_url, _secret(settings.rasa_token), settings.rasa_timeout_seconds)
-        app.state.gateway = Gateway(client, rasa, settings)
+        feed = ConversationFeed(client, settings.conversation_retention_seconds)
+        app.state.feed = feed
+        app.state.gateway = Gateway(client, rasa, feed, settings)
         app.state.rasa = rasa
-        app.state.outbox = Outbox(client)
         try:
             yield
         finally:
@@ -63,6 +68,10 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(console.router)
     app.include_router(canned_router.router)
+    app.include_router(chat_live.router)
+    app.include_router(console_live.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     return app
 

@@ -30,8 +30,12 @@ AGENTS_ONLINE = PREFIX + "agents:online"
 AGENT = PREFIX + "agent:{agent_id}"
 # Set: ids of every agent account (listing them never needs KEYS or SCAN).
 AGENTS = PREFIX + "agents:all"
-# Stream: what a person said to the shopper of one conversation (agent messages), read by the chat page from its last id.
-OUTBOX = PREFIX + "outbox:{conversation_id}"
+# Stream: everything said in one conversation (shopper, bot, agent, system lines), read by the chat page and the console from their last id; expires with the conversation.
+FEED = PREFIX + "feed:{conversation_id}"
+# String: a shopper message's client id was seen (a resend after a reconnect is not handled twice); expires after a day.
+CLIENT_MESSAGE = PREFIX + "client_message:{conversation_id}:{client_id}"
+# String: messages counted in one rate-limit window of one sender ("shopper:<id>" or "agent:<id>"); expires with the window.
+RATE = PREFIX + "rate:{sender}:{window}"
 # List: agents' private notes on one ticket (JSON: agent_id, agent_name, text, at), the latest 200.
 TICKET_NOTES = PREFIX + "ticket_notes:{ticket_id}"
 # Stream: shopper messages agents marked "bot misunderstood", with the right intent, for the trainers' inbox.

@@ -13,9 +13,9 @@ from __future__ import annotations
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Literal, Optional
+from typing import Any, Dict, List, Literal, Optional
 
-from pydantic import BaseSettings, PositiveFloat, PositiveInt, SecretStr, root_validator
+from pydantic import BaseSettings, Field, PositiveFloat, PositiveInt, SecretStr, root_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +58,18 @@ class HandoffSettings(BaseSettings):
     agent_session_ttl_seconds: PositiveInt = 12 * 3600
     # The console's session cookie (a session is also accepted as `Authorization: Bearer`).
     agent_cookie_name: str = "shouhou_agent"
+    # A conversation's feed (what the chat page and the console show) is kept this long after its
+    # last line: the same retention as Rasa's tracker (endpoints.yml record_exp).
+    conversation_retention_seconds: PositiveInt = Field(30 * 24 * 3600, env="TRACKER_RETENTION_SECONDS")
+    # WebSockets: pages served from these origins may connect (empty: only the service's own
+    # host); a frame larger than this closes the socket (1009).
+    allowed_origins: List[str] = []
+    ws_max_frame_bytes: PositiveInt = 16 * 1024
+    # How often an open socket refreshes what changes without a message (queue place, waiting time).
+    ws_refresh_seconds: PositiveFloat = 3.0
+    # Rate limits per minute: a shopper's messages (and uploads), an agent's messages.
+    shopper_messages_per_minute: PositiveInt = 30
+    agent_messages_per_minute: PositiveInt = 120
 
     class Config:
         env_file = PROJECT_ROOT / ".env"

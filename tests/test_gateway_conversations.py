@@ -66,7 +66,7 @@ def test_an_angry_parent_is_helped_and_queued_for_a_person_at_once(assistant):
     claimed = httpx.post(f"{assistant.handoff_url}/api/agent/tickets/{owner['ticket_id']}/claim", headers=agent)
     assert claimed.status_code == 200, claimed.text
     reply = write(assistant, token, "人呢？")
-    assert reply == {"owner": "agent", "handed_off": False, "messages": []}
+    assert (reply["owner"], reply["handed_off"], reply["messages"], len(reply["feed_ids"])) == ("agent", False, [], 1)
     events = tracker(assistant, "u1001")["events"]
     assert events[-1]["event"] == "user" and events[-1]["text"] == "人呢？"
     assert events[-1]["parse_data"]["anger"]["score"] >= 0, "the agent sees what the bot would have understood"
@@ -76,8 +76,11 @@ def test_an_angry_parent_is_helped_and_queued_for_a_person_at_once(assistant):
                       json={"text": "您好，我是客服小王，奶粉的问题我来处理"}, headers=agent)
     assert sent.status_code == 201, sent.text
     updates = httpx.get(f"{assistant.handoff_url}/api/chat/updates", headers={"Authorization": f"Bearer {token}"}).json()
-    assert [(u["message"]["agent_name"], u["message"]["text"]) for u in updates["messages"]] == [
-        ("客服小王", "您好，我是客服小王，奶粉的问题我来处理")]
+    lines = [u["message"] for u in updates["messages"]]  # the whole conversation, in order
+    assert [line["text"] for line in lines if line["from"] == "shopper"][-2:] == ["奶粉", "人呢？"]
+    assert (lines[-1]["from"], lines[-1]["agent_name"], lines[-1]["text"]) == (
+        "agent", "客服小王", "您好，我是客服小王，奶粉的问题我来处理")
+    assert lines[-2] == {**lines[-2], "from": "shopper", "text": "人呢？"}, "the agent's answer follows the question"
     later = httpx.get(f"{assistant.handoff_url}/api/chat/updates", params={"after": updates["messages"][-1]["id"]},
                       headers={"Authorization": f"Bearer {token}"}).json()
     assert later == {"messages": []}

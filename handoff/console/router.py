@@ -2,6 +2,7 @@
 
 POST /api/agent/session                               sign in (sets the session cookie); DELETE signs out
 GET  /api/agent/tickets                               the waiting queue (also the agent's heartbeat)
+GET  /api/agent/tickets/{ticket_id}                   one ticket with its context
 POST /api/agent/tickets/{ticket_id}/claim             take a ticket: exactly one agent wins
 POST /api/agent/tickets/{ticket_id}/return            give the conversation back to the bot, with a note
 POST /api/agent/tickets/{ticket_id}/transfer          hand the ticket to another agent
@@ -10,9 +11,10 @@ POST /api/agent/conversations/{conversation_id}/misunderstood
                                                       the bot got a message wrong: the right intent, for trainers
 POST /api/agent/conversations/{conversation_id}/messages
                                                       say something to the shopper (owner agent only)
+GET  /api/agent/agents, /api/agent/intents            colleagues to transfer to; intents to name
 
 Every message an agent sends is written into the Rasa tracker as a bot event with the agent's
-id in its metadata, so the transcript stays one whole, and into the shopper's outbox.
+id in its metadata, so the transcript stays one whole, and into the conversation's feed (the chat page and the console read it).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from handoff.agents import Agent
 from handoff.console import misunderstood
 from handoff.console.masking import masked_ticket
 from handoff.console.misunderstood import MisunderstoodIn, domain_intents
-from handoff.deps import AgentStoreDep, CurrentAgent, OutboxDep, RasaDep, RedisDep, SettingsDep, TicketServiceDep
+from handoff.console.queue import Queue, queue_snapshot
+from handoff.deps import AgentStoreDep, CurrentAgent, FeedDep, RasaDep, RedisDep, SettingsDep, TicketServiceDep
 from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
 from handoff.rasa_client import RasaUnavailable
@@ -71,11 +74,6 @@ async def sign_out(response: Response, settings: SettingsDep) -> Response:
     return response
 
 
-class Queue(BaseModel):
-    tickets: List[TicketOut]
-    agents_online: int
-
-
 class AgentMessageIn(BaseModel):
     text: str = Field(..., min_length=1, max_length=2000)
 
@@ -86,9 +84,14 @@ class Sent(BaseModel):
 
 @router.get("/api/agent/tickets", response_model=Queue)
 async def waiting_tickets(agent: CurrentAgent, tickets: TicketServiceDep) -> Queue:
-    await tickets.mark_agent_online(agent.agent_id)
-    waiting = [masked_ticket(ticket) for ticket in await tickets.waiting()]  # nobody handles them yet
-    return Queue(tickets=waiting, agents_online=await tickets.agents_online())
+    return await queue_snapshot(tickets, agent.agent_id)
+
+
+@router.get("/api/agent/tickets/{ticket_id}", response_model=TicketOut)
+async def read_ticket(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep) -> TicketOut:
+    """A ticket with its whole context: phone numbers whole only for the agent who has it."""
+    ticket = await _existing_ticket(tickets, ticket_id)
+    return ticket if ticket.agent_id == agent.agent_id else masked_ticket(ticket)
 
 
 @router.post("/api/agent/tickets/{ticket_id}/claim", response_model=TicketOut)
@@ -110,7 +113,7 @@ async def claim(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep) 
 
 @router.post("/api/agent/conversations/{conversation_id}/messages", response_model=Sent, status_code=201)
 async def send_to_shopper(
-    conversation_id: str, message: AgentMessageIn, agent: CurrentAgent, redis: RedisDep, rasa: RasaDep, outbox: OutboxDep
+    conversation_id: str, message: AgentMessageIn, agent: CurrentAgent, redis: RedisDep, rasa: RasaDep, feed: FeedDep
 ) -> Sent:
     ownership = await get_ownership(redis, conversation_id)
     if ownership.owner != Owner.agent or ownership.agent_id != agent.agent_id:
@@ -124,7 +127,7 @@ async def send_to_shopper(
     except RasaUnavailable as error:
         logger.error("agent message for %s not recorded: %s", conversation_id, error)
         raise api_error(503, "bot_unavailable", "消息没有发出：对话记录暂时无法写入，请稍后重试") from error
-    message_id = await outbox.push(conversation_id, {"from": "agent", "text": text, **metadata})
+    message_id = await feed.push(conversation_id, {"from": "agent", "text": text, **metadata})
     return Sent(message_id=message_id)
 
 
@@ -142,7 +145,7 @@ HAND_OVER_REFUSALS = {
 
 @router.post("/api/agent/tickets/{ticket_id}/return", status_code=200)
 async def return_to_bot(
-    ticket_id: str, body: ReturnIn, agent: CurrentAgent, tickets: TicketServiceDep, rasa: RasaDep, outbox: OutboxDep
+    ticket_id: str, body: ReturnIn, agent: CurrentAgent, tickets: TicketServiceDep, rasa: RasaDep, feed: FeedDep
 ) -> dict:
     """The bot takes over again: it greets the shopper back and forgets the open ticket; the slots
     the agent's conversation set stay (the bot knows what was agreed)."""
@@ -162,7 +165,7 @@ async def return_to_bot(
         await rasa.record(conversation_id, events)
     except RasaUnavailable as error:  # the bot owns it again either way; the greeting is what is missing
         logger.error("return of %s to the bot not recorded in Rasa: %s", conversation_id, error)
-    await outbox.push(conversation_id, {"from": "bot", "text": BACK_TO_BOT_ZH})
+    await feed.push(conversation_id, {"from": "bot", "text": BACK_TO_BOT_ZH})
     return {"status": "returned", "conversation_id": conversation_id}
 
 
@@ -220,3 +223,30 @@ async def bot_misunderstood(conversation_id: str, body: MisunderstoodIn, agent: 
     if body.right_intent not in domain_intents():
         raise api_error(422, "unknown_intent", "请选择一个已有的意图")
     return {"mark_id": await misunderstood.mark(redis, conversation_id, agent.agent_id, body)}
+
+
+class Colleague(BaseModel):
+    agent_id: str
+    display_name: str
+    role: str
+
+
+class Colleagues(BaseModel):
+    agents: List[Colleague]
+
+
+@router.get("/api/agent/agents", response_model=Colleagues)
+async def colleagues(agent: CurrentAgent, agents: AgentStoreDep) -> Colleagues:
+    """Everyone a ticket can be transferred to (not the asking agent)."""
+    others = [a for a in await agents.list() if a.agent_id != agent.agent_id]
+    return Colleagues(agents=[Colleague(agent_id=a.agent_id, display_name=a.display_name, role=a.role.value) for a in others])
+
+
+class Intents(BaseModel):
+    intents: List[str]
+
+
+@router.get("/api/agent/intents", response_model=Intents)
+async def intents(agent: CurrentAgent) -> Intents:
+    """The intents an agent may name when the bot misunderstood a message."""
+    return Intents(intents=sorted(domain_intents()))

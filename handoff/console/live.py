@@ -1,0 +1,195 @@
+"""The agents' console WebSocket: the live queue and the live lines of the conversations an agent has.
+
+    connect  /ws/agent                  (Origin checked; the session cookie signs in,
+                                          or a first frame {"type": "hello", "session": …} from API clients)
+    <- {"type": "ready", "agent": {...}}
+    <- {"type": "queue", "tickets": [...], "agents_online": n}   on every queue change, and every few seconds
+    -> {"type": "watch", "conversation_id", "after": <last line id seen, or "0-0">}
+    <- {"type": "line", "conversation_id", "id", "line": {...}}
+    -> {"type": "unwatch", "conversation_id"}
+    -> {"type": "ping"}  <- {"type": "pong"}
+
+An agent watches a conversation they own (a supervisor: any); lines come from the conversation's
+feed after the page's last id, so a console that reconnects misses and doubles nothing. Queue
+changes are the ticket events stream; both are read in one blocking XREAD, so any instance of the
+service can serve any agent. Reading the queue is the agent's heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any, Dict, List, Optional, Set
+
+from fastapi import APIRouter
+from redis.asyncio import Redis
+from starlette.websockets import WebSocket
+
+from handoff import redis_keys
+from handoff.agent_sessions import InvalidSession
+from handoff.agents import Agent
+from handoff.console.masking import mask_phones
+from handoff.console.queue import queue_snapshot
+from handoff.deps import agent_of_session
+from handoff.feed import decode_entry, feed_key, valid_stream_id
+from handoff.ownership import get_ownership
+from handoff.settings import HandoffSettings
+from handoff.tickets.service import TicketService
+from handoff.websockets import (
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    CLOSE_UNAUTHORIZED,
+    BadFrame,
+    FrameTooBig,
+    origin_allowed,
+    receive_frame,
+    run_until_first_ends,
+    send_error,
+)
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+HELLO_TIMEOUT_SECONDS = 10
+# A conversation the agent starts watching is read from the next XREAD on: at most this late.
+WATCH_PICKUP_MS = 500
+MAX_WATCHED = 50
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(websocket: WebSocket) -> None:
+    settings: HandoffSettings = websocket.app.state.settings
+    if not origin_allowed(websocket, settings):
+        await websocket.close(code=CLOSE_POLICY)
+        return
+    await websocket.accept()
+    agent = await _signed_in_agent(websocket, settings)
+    if agent is None:
+        return
+    socket = AgentSocket(websocket, agent)
+    await socket.send({"type": "ready", "agent": agent.dict()})
+    await run_until_first_ends(socket.read(), socket.write())
+
+
+async def _signed_in_agent(websocket: WebSocket, settings: HandoffSettings) -> Optional[Agent]:
+    session = websocket.cookies.get(settings.agent_cookie_name)
+    if not session:
+        try:
+            frame = await asyncio.wait_for(receive_frame(websocket, settings), HELLO_TIMEOUT_SECONDS)
+        except (asyncio.TimeoutError, BadFrame, FrameTooBig):
+            frame = {}
+        session = frame.get("session") if frame.get("type") == "hello" else None
+    try:
+        if not isinstance(session, str):
+            raise InvalidSession("not_authenticated", "请先登录客服工作台")
+        return await agent_of_session(session, settings, websocket.app.state.agent_store)
+    except InvalidSession as error:
+        await send_error(websocket, error.code, error.message_zh)
+        await websocket.close(code=CLOSE_UNAUTHORIZED)
+        return None
+
+
+class AgentSocket:
+    def __init__(self, websocket: WebSocket, agent: Agent) -> None:
+        state = websocket.app.state
+        self._websocket = websocket
+        self._agent = agent
+        self._settings: HandoffSettings = state.settings
+        self._redis: Redis = state.redis
+        self._tickets: TicketService = state.ticket_service
+        self._watched: Dict[str, str] = {}  # conversation id -> last line id sent
+        self._masked: Set[str] = set()  # watched by a supervisor who does not handle it: phones masked
+        self._sending = asyncio.Lock()
+
+    async def send(self, frame: Dict[str, Any]) -> None:
+        async with self._sending:
+            await self._websocket.send_json(frame)
+
+    async def write(self) -> None:
+        events_cursor = await self._latest_event_id()
+        await self._send_queue()
+        last_queue = time.monotonic()
+        while True:
+            streams = {redis_keys.TICKET_EVENTS: events_cursor}
+            streams.update({feed_key(conversation_id): cursor for conversation_id, cursor in self._watched.items()})
+            block_ms = WATCH_PICKUP_MS if self._watched else int(self._settings.ws_refresh_seconds * 1000)
+            answer = await self._redis.xread(streams, count=100, block=block_ms)
+            queue_changed = False
+            for key, entries in answer or []:
+                key = key.decode() if isinstance(key, bytes) else key
+                if key == redis_keys.TICKET_EVENTS:
+                    events_cursor = _text(entries[-1][0])
+                    queue_changed = True
+                else:
+                    await self._send_lines(key, entries)
+            if queue_changed or time.monotonic() - last_queue >= self._settings.ws_refresh_seconds:
+                await self._send_queue()
+                last_queue = time.monotonic()
+
+    async def _latest_event_id(self) -> str:
+        latest = await self._redis.xrevrange(redis_keys.TICKET_EVENTS, count=1)
+        return _text(latest[0][0]) if latest else "0-0"
+
+    async def _send_queue(self) -> None:
+        queue = await queue_snapshot(self._tickets, self._agent.agent_id)
+        await self.send({"type": "queue", **json.loads(queue.json())})
+
+    async def _send_lines(self, key: str, entries: List[Any]) -> None:
+        conversation_id = next((c for c in self._watched if feed_key(c) == key), None)
+        if conversation_id is None:  # unwatched meanwhile
+            return
+        for entry_id, fields in entries:
+            line_id, line = decode_entry(entry_id, fields)
+            if conversation_id in self._masked and isinstance(line.get("text"), str):
+                line = {**line, "text": mask_phones(line["text"])}
+            await self.send({"type": "line", "conversation_id": conversation_id, "id": line_id, "line": line})
+            self._watched[conversation_id] = line_id
+
+    async def read(self) -> None:
+        while True:
+            try:
+                frame = await receive_frame(self._websocket, self._settings)
+            except BadFrame as error:
+                await self.send({"type": "error", "code": "bad_frame", "message": error.message_zh})
+                continue
+            except FrameTooBig:
+                await self._websocket.close(code=CLOSE_TOO_BIG)
+                return
+            kind = frame["type"]
+            if kind == "ping":
+                await self.send({"type": "pong"})
+            elif kind == "hello":  # signed in by the cookie already
+                continue
+            elif kind == "watch":
+                await self._watch(frame)
+            elif kind == "unwatch":
+                self._watched.pop(str(frame.get("conversation_id")), None)
+                self._masked.discard(str(frame.get("conversation_id")))
+            else:
+                await self.send({"type": "error", "code": "unknown_type", "message": "不支持的消息类型"})
+
+    async def _watch(self, frame: Dict[str, Any]) -> None:
+        conversation_id, after = frame.get("conversation_id"), frame.get("after") or "0-0"
+        if not isinstance(conversation_id, str) or not conversation_id or not isinstance(after, str):
+            await self.send({"type": "error", "code": "bad_request", "message": "请求格式不正确"})
+            return
+        ownership = await get_ownership(self._redis, conversation_id)
+        if ownership.agent_id != self._agent.agent_id and not self._agent.is_supervisor:
+            await self.send(
+                {"type": "error", "code": "not_your_conversation", "conversation_id": conversation_id,
+                 "message": "这个会话不在您名下，请先接手工单"}
+            )
+            return
+        if len(self._watched) >= MAX_WATCHED and conversation_id not in self._watched:
+            await self.send({"type": "error", "code": "too_many_watched", "message": "同时打开的会话太多，请先关闭一些"})
+            return
+        self._watched[conversation_id] = after if valid_stream_id(after) else "0-0"
+        if ownership.agent_id != self._agent.agent_id:
+            self._masked.add(conversation_id)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else value
