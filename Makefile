@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run shell test eval validate bench bench-conversation bench-handoff seed compare lint lock clean
+.PHONY: help setup train run shell test browser eval validate bench bench-conversation bench-handoff seed compare lint lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -32,8 +32,11 @@ run: train ## start Redis (embedded unless REDIS_URL is set), the action server 
 shell: train ## talk to the assistant in the terminal (rasa shell + action server)
 	@$(PY) -m scripts.run --shell
 
-test: train ## run the whole test suite against a real Redis and the trained model
+test: train browser ## run the whole test suite against a real Redis, the trained model and a real browser
 	@$(PY) -m scripts.run --redis-only -- $(PY) -m pytest $(PYTEST_ARGS)
+
+browser: ## install Debian's chromium and chromium-driver when missing (the browser tests drive them)
+	@bash scripts/ensure_browser.sh
 
 validate: setup ## rasa data validate
 	@$(PY) -m scripts.evaluate --validate-only
