@@ -15,7 +15,6 @@ from typing import AsyncIterator, Optional
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -34,7 +33,6 @@ from handoff.rasa_client import RasaClient
 from handoff.settings import HandoffSettings, get_settings
 from handoff.shopper import chat, uploads
 from handoff.shopper import live as chat_live
-from handoff.static import STATIC_DIR
 from handoff.tickets import router as tickets
 from handoff.tickets.service import TicketService
 
@@ -71,7 +69,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.include_router(chat_live.router)
     app.include_router(console_live.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", pages.assets(), name="static")
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     return app
 

@@ -23,6 +23,8 @@ TICKET_QUEUE = PREFIX + "tickets:waiting"
 TICKET_SEQUENCE = PREFIX + "tickets:sequence"
 # Stream: ticket events (ticket_created, ticket_claimed) for the agents' console, capped near 10000 entries.
 TICKET_EVENTS = PREFIX + "tickets:events"
+# Set: ids of the tickets one agent holds now (claimed or transferred to them), kept by the ticket scripts.
+AGENT_TICKETS = PREFIX + "agent_tickets:{agent_id}"
 # Sorted set: agent_id -> unix time of the agent's last heartbeat (entries older than the window are pruned).
 AGENTS_ONLINE = PREFIX + "agents:online"
 

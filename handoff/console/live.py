@@ -3,7 +3,9 @@
     connect  /ws/agent                  (Origin checked; the session cookie signs in,
                                           or a first frame {"type": "hello", "session": …} from API clients)
     <- {"type": "ready", "agent": {...}}
-    <- {"type": "queue", "tickets": [...], "agents_online": n}   on every queue change, and every few seconds
+    <- {"type": "queue", "tickets": [...], "agents_online": n, "mine": [...]}
+                                        on every queue change, and every few seconds; "mine" are the
+                                        tickets the agent holds (a colleague's transfer shows up here)
     -> {"type": "watch", "conversation_id", "after": <last line id seen, or "0-0">}
     <- {"type": "line", "conversation_id", "id", "line": {...}}
     -> {"type": "unwatch", "conversation_id"}
@@ -136,6 +138,10 @@ class AgentSocket:
     async def _send_queue(self) -> None:
         queue = await queue_snapshot(self._tickets, self._agent.agent_id)
         await self.send({"type": "queue", **json.loads(queue.json())})
+        if not self._agent.is_supervisor:  # a conversation handed on or given back is no longer theirs to read
+            held = {ticket.ticket.conversation_id for ticket in queue.mine}
+            for conversation_id in [c for c in self._watched if c not in held]:
+                del self._watched[conversation_id]
 
     async def _send_lines(self, key: str, entries: List[Any]) -> None:
         conversation_id = next((c for c in self._watched if feed_key(c) == key), None)

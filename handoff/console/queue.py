@@ -1,5 +1,6 @@
-"""The waiting queue as agents see it (HTTP route and console socket alike): phones masked,
-and reading it counts as the agent's heartbeat."""
+"""The queue as an agent sees it (HTTP route and console socket alike): the waiting tickets with
+phones masked (nobody handles them yet), the tickets the agent holds in full; reading it counts
+as the agent's heartbeat."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from handoff.tickets.service import TicketService
 
 
 class Queue(BaseModel):
-    tickets: List[TicketOut]
+    tickets: List[TicketOut]  # waiting, next to serve first
     agents_online: int
+    mine: List[TicketOut] = []  # held by this agent (claimed, or transferred to them)
 
 
 async def queue_snapshot(tickets: TicketService, agent_id: str) -> Queue:
     await tickets.mark_agent_online(agent_id)
-    waiting = [masked_ticket(ticket) for ticket in await tickets.waiting()]  # nobody handles them yet
-    return Queue(tickets=waiting, agents_online=await tickets.agents_online())
+    waiting = [masked_ticket(ticket) for ticket in await tickets.waiting()]
+    return Queue(tickets=waiting, agents_online=await tickets.agents_online(), mine=await tickets.held_by(agent_id))

@@ -95,14 +95,15 @@ async def read_ticket(ticket_id: str, agent: CurrentAgent, tickets: TicketServic
 
 
 @router.post("/api/agent/tickets/{ticket_id}/claim", response_model=TicketOut)
-async def claim(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep) -> TicketOut:
+async def claim(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep, agents: AgentStoreDep) -> TicketOut:
     if not is_ticket_id(ticket_id):
         raise api_error(404, "ticket_not_found", "找不到这个工单")
     result = await tickets.claim(ticket_id, agent.agent_id)
     if result.outcome == ClaimOutcome.not_found:
         raise api_error(404, "ticket_not_found", "找不到这个工单")
     if result.outcome == ClaimOutcome.already_claimed and result.agent_id != agent.agent_id:
-        raise api_error(409, "already_claimed", f"该会话已被客服 {result.agent_id} 接手")
+        winner = await agents.get(result.agent_id or "")
+        raise api_error(409, "already_claimed", f"该会话已被{winner.display_name if winner else '其他客服'}接手")
     if result.outcome == ClaimOutcome.not_waiting:
         raise api_error(409, "not_waiting", "这个工单已经结束或已交回机器人")
     ticket = await tickets.get(ticket_id)

@@ -4,7 +4,6 @@
 (function () {
   'use strict';
 
-  const STORAGE_KEY = 'shouhou.console.tickets';
   const SESSION_PATH = '/api/agent/session';
   const CLOSE_UNAUTHORIZED = 4401;
   const PING_EVERY_MS = 20000;
@@ -40,7 +39,6 @@
     backoffMs: BACKOFF_FIRST_MS,
     reconnectTimer: null,
     pingTimer: null,
-    restored: false,
     queue: [],
     queueSignature: '',
     claiming: new Set(),
@@ -207,11 +205,10 @@
   }
 
   // The session is gone (signed out here, expired, or refused by the socket): back to the form.
-  // The claimed ticket ids stay in localStorage, so signing in again reopens them.
+  // The tickets held stay on the server: signing in again reopens them (queue frames, "mine").
   function signedOut() {
     state.signedIn = false;
     state.agent = null;
-    state.restored = false;
     closeSocket();
     state.open.clear();
     state.selected = null;
@@ -309,10 +306,6 @@
     clearInterval(state.pingTimer);
     state.pingTimer = setInterval(() => send({ type: 'ping' }), PING_EVERY_MS);
     for (const entry of state.open.values()) watch(entry); // from the last line each one got
-    if (!state.restored) {
-      state.restored = true;
-      restoreConversations();
-    }
   }
 
   function onSocketError(frame) {
@@ -337,6 +330,7 @@
       t.ticket && t.ticket.angry, t.ticket && t.ticket.anger_score]));
     $('agents-online').textContent = `在线客服 ${Number(data.agents_online) || 0} 人`;
     state.queue = tickets;
+    if (Array.isArray(data.mine)) syncMine(data.mine);
     if (signature === state.queueSignature) return;
     state.queueSignature = signature;
     renderQueue();
@@ -394,34 +388,32 @@
 
   // ---------------------------------------------------------------- open conversations
 
-  function storedTicketIds() {
+  // The tickets this agent holds come with every queue frame ("mine"): a reload, a second
+  // window or a colleague's transfer opens them; one handed on or given back elsewhere closes.
+  function syncMine(mine) {
+    const held = new Set(mine.map((ticket) => ticket.ticket_id));
+    for (const ticket of mine) {
+      if (!state.open.has(ticket.ticket_id)) openConversation(ticket, false);
+    }
+    for (const entry of state.open.values()) {
+      if (!held.has(entry.ticketId) && !entry.readOnly) confirmStillMine(entry);
+    }
+  }
+
+  // A queue frame computed just before a claim may not list it yet: ask before closing.
+  async function confirmStillMine(entry) {
     try {
-      const ids = JSON.parse(localStorage.getItem(STORAGE_KEY) || '[]');
-      return Array.isArray(ids) ? ids.filter((id) => typeof id === 'string') : [];
+      const ticket = await api('GET', ticketPath(entry.ticketId));
+      if (ticket.status === 'claimed' && state.agent && ticket.agent_id === state.agent.agent_id) return;
     } catch (error) {
-      return [];
+      if (error.status === 401) return; // signing out is handled by the socket
     }
-  }
-
-  function storeTicketIds(ids) {
-    try { localStorage.setItem(STORAGE_KEY, JSON.stringify(ids)); } catch (error) { /* private mode */ }
-  }
-
-  async function restoreConversations() {
-    const kept = [];
-    for (const ticketId of storedTicketIds()) {
-      try {
-        const ticket = await api('GET', ticketPath(ticketId));
-        if (ticket.status === 'claimed' && state.agent && ticket.agent_id === state.agent.agent_id) {
-          kept.push(ticketId);
-          openConversation(ticket, false);
-        }
-      } catch (error) {
-        if (error.status !== 404 && error.status !== 422) kept.push(ticketId); // try again next load
-      }
-    }
-    storeTicketIds([...new Set([...kept, ...state.open.keys()])]);
-    if (!state.selected && state.open.size) selectConversation(state.open.keys().next().value);
+    if (!state.open.has(entry.ticketId) || entry.readOnly) return;
+    entry.readOnly = true;
+    entry.notice = '此会话已转交或已结束，几秒后关闭';
+    if (state.selected === entry.ticketId) renderNotice(entry);
+    renderMyTickets();
+    setTimeout(() => closeConversation(entry.ticketId), RETURN_CLOSE_MS);
   }
 
   function newEntry(ticket) {
@@ -445,7 +437,6 @@
     } else {
       entry = newEntry(ticket);
       state.open.set(ticket.ticket_id, entry);
-      storeTicketIds([...new Set([...storedTicketIds(), ticket.ticket_id])]);
       watch(entry);
     }
     renderMyTickets();
@@ -457,7 +448,6 @@
     if (!entry) return;
     send({ type: 'unwatch', conversation_id: entry.conversationId });
     state.open.delete(ticketId);
-    storeTicketIds(storedTicketIds().filter((id) => id !== ticketId));
     if (state.selected === ticketId) {
       state.selected = null;
       const next = state.open.keys().next();
@@ -936,7 +926,6 @@
       $('return-note').value = '';
       entry.readOnly = true;
       entry.notice = '已交回机器人，此会话只读，几秒后关闭';
-      storeTicketIds(storedTicketIds().filter((id) => id !== entry.ticketId));
       if (state.selected === entry.ticketId) renderNotice(entry);
       renderMyTickets();
       setTimeout(() => closeConversation(entry.ticketId), RETURN_CLOSE_MS);

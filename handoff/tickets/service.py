@@ -51,8 +51,8 @@ redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'type', 'ticket_created
 return {1, ARGV[1], owner}
 """
 
-# Give a waiting ticket to one agent. KEYS: 1 ticket hash, 2 queue, 3 conversation hash, 4 events stream.
-# ARGV: 1 ticket id, 2 agent id, 3 now, 4 events max length.
+# Give a waiting ticket to one agent. KEYS: 1 ticket hash, 2 queue, 3 conversation hash, 4 events stream,
+# 5 the agent's held tickets. ARGV: 1 ticket id, 2 agent id, 3 now, 4 events max length.
 # Returns {outcome, agent who has the ticket (won/already_claimed) or the ticket's status}.
 CLAIM_SCRIPT = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -61,6 +61,7 @@ if status == 'claimed' then return {'already_claimed', redis.call('HGET', KEYS[1
 if status ~= 'waiting' then return {'not_waiting', status} end
 redis.call('HSET', KEYS[1], 'status', 'claimed', 'agent_id', ARGV[2], 'claimed_at', ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[1])
 redis.call('HSET', KEYS[3], 'owner', 'agent', 'agent_id', ARGV[2], 'ticket_id', ARGV[1], 'updated_at', ARGV[3])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'type', 'ticket_claimed', 'ticket_id', ARGV[1],
   'agent_id', ARGV[2])
@@ -68,7 +69,7 @@ return {'won', ARGV[2]}
 """
 
 # Give a claimed ticket back to the bot, by the agent who has it. KEYS: 1 ticket hash, 2 conversation hash,
-# 3 events stream. ARGV: 1 ticket id, 2 agent id, 3 now, 4 note, 5 events max length.
+# 3 events stream, 4 the agent's held tickets. ARGV: 1 ticket id, 2 agent id, 3 now, 4 note, 5 events max length.
 # Returns {outcome, the agent who has it (not_yours) or the ticket's status (not_claimed)}.
 RETURN_SCRIPT = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -77,14 +78,15 @@ if status ~= 'claimed' then return {'not_claimed', status} end
 local agent = redis.call('HGET', KEYS[1], 'agent_id')
 if agent ~= ARGV[2] then return {'not_yours', agent} end
 redis.call('HSET', KEYS[1], 'status', 'returned', 'returned_at', ARGV[3], 'note', ARGV[4])
+redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('HSET', KEYS[2], 'owner', 'bot', 'agent_id', '', 'ticket_id', '', 'updated_at', ARGV[3])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'type', 'ticket_returned', 'ticket_id', ARGV[1],
   'agent_id', ARGV[2])
 return {'done', agent}
 """
 
-# Hand a claimed ticket to another agent. KEYS: 1 ticket hash, 2 conversation hash, 3 events stream.
-# ARGV: 1 ticket id, 2 from agent, 3 to agent, 4 now, 5 events max length. Same refusals as returning.
+# Hand a claimed ticket to another agent. KEYS: 1 ticket hash, 2 conversation hash, 3 events stream,
+# 4 the giving agent's held tickets, 5 the receiving agent's. ARGV: 1 ticket id, 2 from agent, 3 to agent, 4 now, 5 events max length. Same refusals as returning.
 TRANSFER_SCRIPT = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'not_found', ''} end
@@ -92,6 +94,7 @@ if status ~= 'claimed' then return {'not_claimed', status} end
 local agent = redis.call('HGET', KEYS[1], 'agent_id')
 if agent ~= ARGV[2] then return {'not_yours', agent} end
 redis.call('HSET', KEYS[1], 'agent_id', ARGV[3], 'transferred_at', ARGV[4])
+redis.call('SMOVE', KEYS[4], KEYS[5], ARGV[1])
 redis.call('HSET', KEYS[2], 'owner', 'agent', 'agent_id', ARGV[3], 'updated_at', ARGV[4])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'type', 'ticket_transferred', 'ticket_id', ARGV[1],
   'from_agent_id', ARGV[2], 'agent_id', ARGV[3])
@@ -153,7 +156,16 @@ class TicketService:
 
     async def waiting(self) -> List[TicketOut]:
         """The waiting tickets, the next one to serve first."""
-        ticket_ids = [_text(member) for member in await self._redis.zrange(redis_keys.TICKET_QUEUE, 0, -1)]
+        return await self._tickets([_text(member) for member in await self._redis.zrange(redis_keys.TICKET_QUEUE, 0, -1)])
+
+    async def held_by(self, agent_id: str) -> List[TicketOut]:
+        """The tickets an agent holds now (claimed by them or transferred to them), oldest first."""
+        tickets = await self._tickets([_text(member) for member in await self._redis.smembers(_held_key(agent_id))])
+        held = [t for t in tickets if t.status == TicketStatus.claimed and t.agent_id == agent_id]
+        return sorted(held, key=lambda ticket: ticket.created_at)
+
+    async def _tickets(self, ticket_ids: List[str]) -> List[TicketOut]:
+        """These tickets in one round trip, in the given order (ids without a ticket left out)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for ticket_id in ticket_ids:
                 pipe.hgetall(_ticket_key(ticket_id))
@@ -182,7 +194,8 @@ class TicketService:
         if conversation_id is None:
             return ClaimResult(ClaimOutcome.not_found)
         conversation = conversation_key(_text(conversation_id))
-        keys = [_ticket_key(ticket_id), redis_keys.TICKET_QUEUE, conversation, redis_keys.TICKET_EVENTS]
+        keys = [_ticket_key(ticket_id), redis_keys.TICKET_QUEUE, conversation, redis_keys.TICKET_EVENTS,
+                _held_key(agent_id)]
         args = [ticket_id, agent_id, repr(self._clock()), EVENTS_MAX_LEN]
         outcome, detail = await self._claim(keys=keys, args=args)
         return _claim_result(ClaimOutcome(_text(outcome)), _text(detail))
@@ -193,7 +206,8 @@ class TicketService:
         ticket = await self.get(ticket_id)
         if ticket is None:
             return HandOverOutcome.not_found, ""
-        keys = [_ticket_key(ticket_id), conversation_key(ticket.ticket.conversation_id), redis_keys.TICKET_EVENTS]
+        keys = [_ticket_key(ticket_id), conversation_key(ticket.ticket.conversation_id), redis_keys.TICKET_EVENTS,
+                _held_key(agent_id)]
         outcome, detail = await self._return(keys=keys, args=[ticket_id, agent_id, repr(self._clock()), note, EVENTS_MAX_LEN])
         return HandOverOutcome(_text(outcome)), _text(detail)
 
@@ -202,7 +216,8 @@ class TicketService:
         ticket = await self.get(ticket_id)
         if ticket is None:
             return HandOverOutcome.not_found, ""
-        keys = [_ticket_key(ticket_id), conversation_key(ticket.ticket.conversation_id), redis_keys.TICKET_EVENTS]
+        keys = [_ticket_key(ticket_id), conversation_key(ticket.ticket.conversation_id), redis_keys.TICKET_EVENTS,
+                _held_key(from_agent_id), _held_key(to_agent_id)]
         args = [ticket_id, from_agent_id, to_agent_id, repr(self._clock()), EVENTS_MAX_LEN]
         outcome, detail = await self._transfer(keys=keys, args=args)
         return HandOverOutcome(_text(outcome)), _text(detail)
@@ -292,6 +307,10 @@ def _parse_ticket(ticket_id: str, fields: Dict[Union[bytes, str], Union[bytes, s
 
 def _ticket_key(ticket_id: str) -> str:
     return redis_keys.TICKET.format(ticket_id=ticket_id)
+
+
+def _held_key(agent_id: str) -> str:
+    return redis_keys.AGENT_TICKETS.format(agent_id=agent_id)
 
 
 def _text(value: Union[bytes, str, int]) -> str:

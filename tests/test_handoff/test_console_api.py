@@ -65,7 +65,7 @@ def test_two_agents_claiming_one_ticket_one_wins_and_the_other_is_told(client):
     won = client.post(f"/api/agent/tickets/{ticket}/claim", headers=wang)
     assert won.status_code == 200 and won.json()["agent_id"] == "kefu.wang"
     lost = client.post(f"/api/agent/tickets/{ticket}/claim", headers=li)
-    assert lost.status_code == 409 and lost.json()["detail"]["message"] == "该会话已被客服 kefu.wang 接手"
+    assert lost.status_code == 409 and lost.json()["detail"]["message"] == "该会话已被客服小王接手"
     assert client.post(f"/api/agent/tickets/{ticket}/claim", headers=wang).status_code == 200  # idempotent for the winner
     assert client.post("/api/agent/tickets/nope/claim", headers=wang).status_code == 404
 

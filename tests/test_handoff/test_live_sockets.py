@@ -193,7 +193,7 @@ def test_the_console_gets_the_queue_live_and_the_lines_of_its_own_conversations(
     with client.websocket_connect("/ws/agent", headers=ORIGIN) as socket:
         socket.send_json({"type": "hello", "session": session})
         assert socket.receive_json()["agent"]["agent_id"] == "kefu.wang"
-        assert socket.receive_json() == {"type": "queue", "tickets": [], "agents_online": 1}
+        assert socket.receive_json() == {"type": "queue", "tickets": [], "agents_online": 1, "mine": []}
         ticket_id = queue_ticket(redis_url, settings, "u1001")
         queue = frames_until(socket, "queue")[-1]
         assert [t["ticket_id"] for t in queue["tickets"]] == [ticket_id]
@@ -215,3 +215,47 @@ def test_a_supervisor_watching_sees_phone_numbers_masked(client, redis_url, sett
         socket.send_json({"type": "hello", "session": session})
         socket.send_json({"type": "watch", "conversation_id": "u1001", "after": "0-0"})
         assert frames_until(socket, "line")[-1]["line"]["text"] == "我的电话139****0456"
+
+
+def test_the_tickets_an_agent_holds_follow_claims_transfers_and_returns(client, redis_url, settings):
+    wang, li = sign_in(client, "kefu.wang"), sign_in(client, "kefu.li")
+    ticket_id = queue_ticket(redis_url, settings, "u1001")
+    client.cookies.clear()
+
+    def mine(headers: dict) -> list:
+        session = headers["Authorization"].split()[1]
+        with client.websocket_connect("/ws/agent", headers=ORIGIN) as socket:
+            socket.send_json({"type": "hello", "session": session})
+            return [t["ticket_id"] for t in frames_until(socket, "queue")[-1]["mine"]]
+
+    assert client.post(f"/api/agent/tickets/{ticket_id}/claim", headers=wang).status_code == 200
+    assert (mine(wang), mine(li)) == ([ticket_id], [])
+    assert client.post(f"/api/agent/tickets/{ticket_id}/transfer", json={"to_agent_id": "kefu.li"}, headers=wang).status_code == 200
+    assert (mine(wang), mine(li)) == ([], [ticket_id])  # the colleague's console opens it
+    returned = client.post(f"/api/agent/tickets/{ticket_id}/return", json={"note": "已处理"}, headers=li)
+    assert returned.status_code == 200
+    assert (mine(wang), mine(li)) == ([], [])
+
+
+def test_a_conversation_handed_on_stops_reaching_the_agent_who_gave_it(client, redis_url, settings):
+    wang = sign_in(client, "kefu.wang")
+    ticket_id = queue_ticket(redis_url, settings, "u1001")
+    assert client.post(f"/api/agent/tickets/{ticket_id}/claim", headers=wang).status_code == 200
+    with client.websocket_connect("/ws/agent", headers=ORIGIN) as socket:  # the cookie signs in
+        socket.send_json({"type": "watch", "conversation_id": "u1001", "after": "0-0"})
+        push_lines(redis_url, "u1001", {"from": "shopper", "text": "还在吗"})
+        assert frames_until(socket, "line")[-1]["line"]["text"] == "还在吗"
+        assert client.post(f"/api/agent/tickets/{ticket_id}/transfer", json={"to_agent_id": "kefu.li"}).status_code == 200
+        assert frames_until(socket, "queue")[-1]["mine"] == []
+        push_lines(redis_url, "u1001", {"from": "shopper", "text": "我的地址是…"})
+        later = frames_until(socket, "queue", limit=5)
+        assert not [f for f in later if f["type"] == "line"], "lines kept coming after the transfer"
+
+
+def test_the_pages_come_with_their_security_headers_and_nothing_else_is_served(client):
+    chat, console = client.get("/chat"), client.get("/console")
+    assert "script-src 'self'" in chat.headers["content-security-policy"] and "<title>售后客服</title>" in chat.text
+    assert "frame-ancestors 'none'" in console.headers["content-security-policy"]
+    assert client.get("/static/chat.js").status_code == 200
+    for hidden in ("/static/chat.html", "/static/__init__.py", "/static/../settings.py"):
+        assert client.get(hidden).status_code == 404, hidden
