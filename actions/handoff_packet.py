@@ -12,6 +12,8 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
+from actions.replies import REASON_ZH as PROBLEM_ZH
+from actions.replies import RESOLUTION_ZH
 from handoff.tickets.models import REASON_ZH, HandoffReason, TicketIn, TranscriptTurn
 
 # Bot messages from these actions state what will happen next (a case, a refund's way).
@@ -21,8 +23,6 @@ HANDED_SLOTS = (
     "shopper_id", "order_id", "verified_order_id", "product", "item_sku", "reason", "resolution",
     "photo_ids", "signed_check", "confirmed", "case_id",
 )
-REASONS_ZH = {"broken": "商品破损/质量问题", "not_received": "未收到货", "wrong_item": "发错货", "changed_mind": "不想要了"}
-RESOLUTIONS_ZH = {"refund": "退款", "exchange": "换货", "reship": "补发", "repair": "维修", "partial_refund": "部分退款"}
 
 
 def build_ticket(
@@ -53,13 +53,15 @@ def build_ticket(
 
 
 def five_elements(slots: Dict[str, Any], order: Optional[Dict[str, Any]]) -> Dict[str, Optional[str]]:
-    """Who, which order, which item, why, what they want (after-sales.md's 五要素)."""
+    """Who, which order, which item, why, what they want (after-sales.md's 五要素), and the evidence."""
+    photos = slots.get("photo_ids") or []
     return {
         "who": slots.get("shopper_id") or ("已验证手机号的访客" if slots.get("verified_order_id") else None),
         "order": slots.get("order_id") or slots.get("verified_order_id"),
         "item": item_name(slots, order),
-        "problem": REASONS_ZH.get(slots.get("reason") or ""),
-        "wish": RESOLUTIONS_ZH.get(slots.get("resolution") or ""),
+        "problem": PROBLEM_ZH.get(slots.get("reason") or ""),
+        "wish": RESOLUTION_ZH.get(slots.get("resolution") or ""),
+        "evidence": f"照片{len(photos)}张" if photos else None,
     }
 
 
@@ -83,7 +85,7 @@ def summary_zh(reason: HandoffReason, angry: bool, elements: Dict[str, Optional[
         facts.append(f"希望{elements['wish']}")
     line = f"顾客（{tags}）：" + "，".join(facts)
     if case:
-        line += f"；售后单{case.get('case_id')}（{case.get('state_zh') or case.get('state')}）"
+        line += f"；售后单{case.get('case_id')}（{case.get('status')}）"
     return line[:200]
 
 

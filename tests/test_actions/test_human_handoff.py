@@ -47,6 +47,7 @@ async def test_the_ticket_carries_everything_the_bot_learned(store):
     assert order.order_id in ticket.summary_zh and milk.name in ticket.summary_zh and "退款" in ticket.summary_zh
     assert "情绪激动" in ticket.summary_zh
     assert ticket.five_elements["order"] == order.order_id and ticket.five_elements["wish"] == "退款"
+    assert ticket.five_elements["problem"] == "商品有质量问题" and ticket.five_elements["evidence"] == "照片2张"
     shopper_turns = [t for t in ticket.transcript if t.speaker == "shopper"]
     assert [t.intent for t in shopper_turns] == ["report_broken", "inform", "request_human"]
     assert shopper_turns[0].anger == 0.2 and shopper_turns[0].confidence == 0.91
