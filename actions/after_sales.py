@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -27,6 +28,7 @@ from actions.conversation import latest_entity, latest_intent, latest_text, phot
 from actions.forms.facts import load_facts
 from actions.forms.photos import check_photos
 from actions.forms.questions import offered_orders
+from actions.human_handoff import hand_off
 from actions.item_matching import match_items
 from actions.policy.enums import DeliveryState, Outcome
 from actions.policy.rules import Decision, expected_delivery_date
@@ -34,6 +36,7 @@ from actions.policy_questions import answer_policy_question
 from actions.replies import day, minute, pick
 from actions.shop.models import CaseRequest, CaseStatus, Reason, Resolution
 from actions.shop.repository import ShopError
+from handoff.tickets.models import HandoffReason
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +110,9 @@ class ActionSubmitAfterSales(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         facts = await load_facts(tracker)
         if facts.verification_failures >= MAX_VERIFICATION_FAILURES:
-            dispatcher.utter_message(text="为了您的订单安全，我请人工客服同事来核实身份，稍等一下。")
-            return clear_request() + [SlotSet("verification_failures", 0)]
+            dispatcher.utter_message(text="为了您的订单安全，我请人工客服同事来核实身份。")
+            handed = await hand_off(dispatcher, tracker, HandoffReason.policy)
+            return clear_request() + [SlotSet("verification_failures", 0)] + handed
         if facts.order is None or (facts.guest and not facts.phone_verified):
             dispatcher.utter_message(text="还没能确认是哪一笔订单，我们重新开始吧：请告诉我遇到的问题和订单号。")
             return clear_request()
@@ -184,7 +188,10 @@ class ActionSubmitAfterSales(Action):
         else:
             text = needs_human_text(decision, case, policy)
         dispatcher.utter_message(text=text)
-        return clear_request() + [SlotSet("case_id", case.case_id)]
+        events = clear_request() + [SlotSet("case_id", case.case_id)]
+        if decision.outcome == Outcome.NEEDS_HUMAN:  # a person decides: the case goes to the human queue now
+            events += await hand_off(dispatcher, tracker, HandoffReason.policy, case=json.loads(case.json()))
+        return events
 
     @staticmethod
     async def _advance_approved(case, decision: Decision):

@@ -1,6 +1,8 @@
 """action_handoff_to_human: queue the conversation for a person, with everything the bot learned.
 
-Triggered by rules (a request for a person, a complaint: data/rules/handoff.yml). The reason decides the ticket's priority; the ticket carries the five
+Triggered by rules (a request for a person, a complaint: data/rules/handoff.yml), by the
+gateway (anger), and from action_submit_after_sales when the policy says a person must decide
+(`hand_off` with the new case). The reason decides the ticket's priority; the ticket carries the five
 elements, the order, the case, the photos, the transcript and what the bot promised
 (actions/handoff_packet.py). The shopper hears what happens next and their place in the
 queue; if the handoff service cannot be reached they are told so plainly, never silence.
@@ -55,20 +57,28 @@ class ActionHandoffToHuman(Action):
         return "action_handoff_to_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        reason = handoff_reason(tracker)
-        score, angry = latest_message_anger(tracker)
-        ticket = build_ticket(tracker, reason, angry, score, await order_facts(tracker), await case_facts(tracker))
-        try:
-            opened = await deps.handoff_client().open_ticket(ticket)
-        except HandoffServiceError as error:
-            logger.error("handoff of %s failed: %s", tracker.sender_id, error)
-            dispatcher.utter_message(text=UNAVAILABLE_ZH)
-            return []
-        dispatcher.utter_message(text=OPENING_ZH[reason])
-        if opened.position is not None:
-            dispatcher.utter_message(text=opened.position.message_zh())
-        dispatcher.utter_message(text=KEEP_WRITING_ZH)
-        return [SlotSet("handoff_ticket_id", opened.ticket_id)]
+        return await hand_off(dispatcher, tracker, handoff_reason(tracker))
+
+
+async def hand_off(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: HandoffReason, case: Optional[Dict[str, Any]] = None
+) -> List[EventType]:
+    """Queue the conversation for a person and tell the shopper what happens next. `case`: the
+    case just opened in this turn (not in the tracker's slots yet)."""
+    score, angry = latest_message_anger(tracker)
+    case = case or await case_facts(tracker)
+    ticket = build_ticket(tracker, reason, angry, score, await order_facts(tracker), case)
+    try:
+        opened = await deps.handoff_client().open_ticket(ticket)
+    except HandoffServiceError as error:
+        logger.error("handoff of %s failed: %s", tracker.sender_id, error)
+        dispatcher.utter_message(text=UNAVAILABLE_ZH)
+        return []
+    dispatcher.utter_message(text=OPENING_ZH[reason])
+    if opened.position is not None:
+        dispatcher.utter_message(text=opened.position.message_zh())
+    dispatcher.utter_message(text=KEEP_WRITING_ZH)
+    return [SlotSet("handoff_ticket_id", opened.ticket_id)]
 
 
 async def order_facts(tracker: Tracker) -> Optional[Dict[str, Any]]:

@@ -110,8 +110,11 @@ class Direction:
     """One way of one conversation: the numbered messages sent, and the lines its reader got."""
 
     sent_at: Dict[int, float] = field(default_factory=dict)  # number -> when sent; insertion = sending order
+    sent_at_wall: Dict[int, float] = field(default_factory=dict)  # the same, on the clock the feed stamps lines with
     attempts: int = 0  # messages tried (refused ones are not in sent_at)
     arrived: List[int] = field(default_factory=list)  # numbers, first arrivals, in arrival order
+    delivery_ms: List[float] = field(default_factory=list)  # sent -> arrived, per first arrival
+    until_feed_ms: List[float] = field(default_factory=list)  # sent -> written into the feed (the line's "at")
     doubled: int = 0
     misdelivered: int = 0
     ids_out_of_order: bool = False
@@ -121,26 +124,31 @@ class Direction:
     def send(self, number: int) -> None:
         self.attempts += 1
         self.sent_at[number] = time.perf_counter()
+        self.sent_at_wall[number] = time.time()
 
     def refused(self, number: int) -> None:
         self.sent_at.pop(number, None)
 
-    def line(self, line_id: str, number: Optional[int]) -> Optional[float]:
-        """Note a line the reader got (any line, for the id checks); the delay in ms of a first arrival."""
+    def line(self, line_id: str, line: Dict[str, Any], number: Optional[int]) -> bool:
+        """Note a line the reader got (any line, for the id checks); True when it is a numbered
+        message arriving for the first time (its delays noted)."""
         if line_id in self._line_ids or (number is not None and number in self.arrived):
             self.doubled += 1
-            return None
+            return False
         if self._last_line_id is not None and stream_order(line_id) <= stream_order(self._last_line_id):
             self.ids_out_of_order = True
         self._line_ids.add(line_id)
         self._last_line_id = line_id
         if number is None:
-            return None
+            return False
         if number not in self.sent_at:
             self.misdelivered += 1
-            return None
+            return False
         self.arrived.append(number)
-        return elapsed_ms(self.sent_at[number])
+        self.delivery_ms.append(elapsed_ms(self.sent_at[number]))
+        if isinstance(line.get("at"), (int, float)):
+            self.until_feed_ms.append((line["at"] - self.sent_at_wall[number]) * 1000)
+        return True
 
     def done(self, messages: int) -> bool:
         return self.attempts >= messages and all(number in self.arrived for number in self.sent_at)
@@ -157,7 +165,9 @@ class Conversation:
     to_shopper: Direction = field(default_factory=Direction)
     to_agent: Direction = field(default_factory=Direction)
     triggered_at: Optional[float] = None
-    ticket_visible: bool = False
+    triggered_at_wall: Optional[float] = None  # on the clock the service stamps tickets with
+    visible_ms: Optional[float] = None  # angry frame sent -> ticket in a queue frame
+    queued_ms: Optional[float] = None  # angry frame sent -> ticket created (its created_at)
     handed_off: bool = False
     given_up: bool = False
 
@@ -178,9 +188,6 @@ class Run:
         self.agents = [f"bench.agent{i}" for i in range(agents)]
         self.conversations = {f"guest:{name}": Conversation(f"guest:{name}") for name in self.shoppers}
         self.numbers = itertools.count(1)  # every numbered message, both ways, has its own
-        self.visible_ms: List[float] = []
-        self.to_shopper_ms: List[float] = []
-        self.to_agent_ms: List[float] = []
         self.errors: Counter = Counter()
         self.claimed = 0
         self.claim_conflicts = 0
@@ -196,11 +203,12 @@ class Run:
         if self.agents_at_console == len(self.agents):
             self.all_agents_ready.set()
 
-    def ticket_seen(self, conversation_id: str) -> None:
-        conversation = self.conversations.get(conversation_id)
-        if conversation and not conversation.ticket_visible and conversation.triggered_at is not None:
-            conversation.ticket_visible = True
-            self.visible_ms.append(elapsed_ms(conversation.triggered_at))
+    def ticket_seen(self, ticket: Dict[str, Any]) -> None:
+        conversation = self.conversations.get(ticket["ticket"]["conversation_id"])
+        if conversation is None or conversation.visible_ms is not None or conversation.triggered_at is None:
+            return
+        conversation.visible_ms = elapsed_ms(conversation.triggered_at)
+        conversation.queued_ms = (ticket["created_at"] - conversation.triggered_at_wall) * 1000
 
     def give_up(self, conversation: Conversation) -> None:
         conversation.given_up = True
@@ -275,6 +283,7 @@ class ShopperChat:
             self.socket = socket
             await open_with_hello(socket, {"type": "hello", "token": token, "after": "0-0"})
             self.conversation.triggered_at = time.perf_counter()
+            self.conversation.triggered_at_wall = time.time()
             await self.send_message(TRIGGER_CLIENT_ID, ANGRY)
             async for frame in frames(socket):
                 await self.on_frame(frame)
@@ -292,10 +301,8 @@ class ShopperChat:
             await self.on_error(frame)
 
     async def on_line(self, frame: Dict[str, Any]) -> None:
-        delay = self.conversation.to_shopper.line(frame["id"], numbered(frame["line"], "agent"))
-        if delay is None:
+        if not self.conversation.to_shopper.line(frame["id"], frame["line"], numbered(frame["line"], "agent")):
             return
-        self.run.to_shopper_ms.append(delay)
         if not self.replying:  # the first agent line: the shopper answers
             self.replying = True
             await self.send_next_reply()
@@ -382,16 +389,14 @@ class AgentConsole:
     def on_queue(self, tickets: List[Dict[str, Any]]) -> None:
         self.waiting = tickets
         for ticket in tickets:
-            self.run.ticket_seen(ticket["ticket"]["conversation_id"])
+            self.run.ticket_seen(ticket)
         self.queue_changed.set()
 
     def on_line(self, frame: Dict[str, Any]) -> None:
         conversation = self.run.conversations.get(frame.get("conversation_id"))
         if conversation is None:
             return
-        delay = conversation.to_agent.line(frame["id"], numbered(frame["line"], "shopper"))
-        if delay is not None:
-            self.run.to_agent_ms.append(delay)
+        if conversation.to_agent.line(frame["id"], frame["line"], numbered(frame["line"], "shopper")):
             self.run.check_finished()
 
     async def serve_queue(self) -> None:
@@ -512,8 +517,13 @@ def direction_figures(directions: Sequence[Direction], expected: int) -> Dict[st
     }
 
 
-def latency(values: Sequence[float]) -> Dict[str, float]:
-    return {**percentiles(values), "samples": len(values)}
+def latency(values: Sequence[Optional[float]]) -> Dict[str, float]:
+    measured = [value for value in values if value is not None]
+    return {**percentiles(measured), "samples": len(measured)}
+
+
+def joined(lists: Sequence[List[float]]) -> List[float]:
+    return [value for values in lists for value in values]
 
 
 def figures(run: Run, options: argparse.Namespace, seconds: float, timed_out: bool) -> Dict:
@@ -526,13 +536,17 @@ def figures(run: Run, options: argparse.Namespace, seconds: float, timed_out: bo
         "transport": "websocket",
         "shoppers": len(run.shoppers), "agents": len(run.agents), "messages_each_way": run.messages,
         "timeout_seconds": options.timeout, "ramp_seconds": options.ramp,
-        "ticket_visible_ms": latency(run.visible_ms),
-        "agent_to_shopper_ms": latency(run.to_shopper_ms),
-        "shopper_to_agent_ms": latency(run.to_agent_ms),
+        "ticket_visible_ms": latency([c.visible_ms for c in conversations]),
+        "agent_to_shopper_ms": latency(joined([c.to_shopper.delivery_ms for c in conversations])),
+        "shopper_to_agent_ms": latency(joined([c.to_agent.delivery_ms for c in conversations])),
+        # Where the time goes: until the service wrote the ticket or the line (the rest is the fan-out).
+        "until_ticket_queued_ms": latency([c.queued_ms for c in conversations]),
+        "agent_to_shopper_until_feed_ms": latency(joined([c.to_shopper.until_feed_ms for c in conversations])),
+        "shopper_to_agent_until_feed_ms": latency(joined([c.to_agent.until_feed_ms for c in conversations])),
         "agent_to_shopper": direction_figures([c.to_shopper for c in conversations], expected),
         "shopper_to_agent": direction_figures([c.to_agent for c in conversations], expected),
         "handed_off": sum(c.handed_off for c in conversations),
-        "tickets_visible": len(run.visible_ms),
+        "tickets_visible": sum(c.visible_ms is not None for c in conversations),
         "claimed": run.claimed, "claim_conflicts": run.claim_conflicts,
         "errors": sum(run.errors.values()), "error_kinds": dict(run.errors),
         "timed_out": timed_out, "seconds": seconds,
@@ -562,10 +576,12 @@ def table(f: Dict) -> str:
     def verdict(target: str) -> str:
         return "met" if f["met"][target] else "MISSED"
 
-    def latency_row(label: str, key: str, target: str) -> str:
+    def part_row(label: str, key: str) -> str:
         v = f[key]
-        return (f"{label:<27} p50/p95/p99 {v['p50']:6.0f} / {v['p95']:6.0f} / {v['p99']:6.0f} ms  "
-                f"n={v['samples']:<4} target p95 <= {TARGETS[target]}: {verdict(target)}")
+        return f"{label:<27} p50/p95/p99 {v['p50']:6.0f} / {v['p95']:6.0f} / {v['p99']:6.0f} ms"
+
+    def latency_row(label: str, key: str, target: str) -> str:
+        return f"{part_row(label, key)}  n={f[key]['samples']:<4} target p95 <= {TARGETS[target]}: {verdict(target)}"
 
     def counts_row(label: str, key: str) -> str:
         d = f[key]
@@ -578,8 +594,11 @@ def table(f: Dict) -> str:
         f"{f['shoppers']} angry shoppers, {f['agents']} agents, {f['messages_each_way']} messages each way, "
         f"over WebSockets, {f['seconds']:.0f} s{' (TIMED OUT)' if f['timed_out'] else ''}",
         latency_row("ticket visible to an agent", "ticket_visible_ms", "ticket_visible_p95_ms"),
+        part_row("  of which until queued", "until_ticket_queued_ms"),
         latency_row("agent -> shopper delivery", "agent_to_shopper_ms", "agent_to_shopper_p95_ms"),
+        part_row("  of which until in feed", "agent_to_shopper_until_feed_ms"),
         latency_row("shopper -> agent delivery", "shopper_to_agent_ms", "shopper_to_agent_p95_ms"),
+        part_row("  of which until in feed", "shopper_to_agent_until_feed_ms"),
         counts_row("agent -> shopper messages", "agent_to_shopper"),
         counts_row("shopper -> agent messages", "shopper_to_agent"),
         f"handed off {f['handed_off']}/{f['shoppers']}, tickets seen {f['tickets_visible']}, claimed {f['claimed']} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
 
 from actions import deps
@@ -12,7 +13,7 @@ from actions.policy_questions import ActionAnswerPolicy
 from actions.refund_status import ActionRefundStatus, ValidateRefundStatusForm
 from actions.session import ActionSessionStart
 from actions.shop.models import CaseStatus
-from handoff.settings import DEV_SHOPPER_TOKEN_SECRET
+from handoff.settings import DEV_SERVICE_TOKEN, DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_shopper_token
 from tests.factories import make_tracker
 
@@ -110,11 +111,19 @@ async def test_changed_mind_after_seven_days_is_refused(store, run):
     assert "已超过期限" in result.text
 
 
-async def test_a_parcel_signed_by_family_and_not_found_goes_to_a_person(store, run):
+async def test_a_parcel_signed_by_family_and_not_found_goes_to_a_person(photo_service, store, run):
     result = await submit(run, store, "family_signed", reason="not_received", signed_check="not_found")
     case = await deps.repository().get_case(result.slots["case_id"])
     assert case.needs_review and case.status == CaseStatus.REVIEWING
-    assert "专人" in result.text
+    assert "专人" in result.text and "转接" in result.text, "the policy says a person decides: handed off now"
+    ticket = queued_ticket(photo_service, result.slots["handoff_ticket_id"])
+    assert ticket["reason"] == "policy" and ticket["case"]["case_id"] == case.case_id
+    assert ticket["five_elements"]["problem"] == "没有收到包裹"
+
+
+def queued_ticket(service_url: str, ticket_id: str) -> dict:
+    headers = {"Authorization": f"Bearer {DEV_SERVICE_TOKEN}"}
+    return httpx.get(f"{service_url}/internal/tickets/{ticket_id}", headers=headers).json()["ticket"]
 
 
 async def test_a_parcel_found_at_home_opens_nothing(store, run):
@@ -151,10 +160,11 @@ async def test_an_unpaid_or_cancelled_order_is_refused_with_its_reason(store, ru
     assert await deps.repository().list_cases(order_id=order.order_id) == []
 
 
-async def test_too_many_wrong_phones_hand_over_instead_of_deciding(store, run):
+async def test_too_many_wrong_phones_hand_over_instead_of_deciding(photo_service, store, run):
     slots = {"order_id": store["caked_milk_powder"], "reason": "quality", "verification_failures": 3}
     result = await run(ActionSubmitAfterSales(), make_tracker("13800000000", "inform", slots=slots))
     assert "人工" in result.text and result.slots["verification_failures"] == 0
+    assert queued_ticket(photo_service, result.slots["handoff_ticket_id"])["reason"] == "policy"
 
 
 # --- refund status, rules questions, identity ------------------------------------------
