@@ -12,8 +12,9 @@
   the chat page and the console read the shopper's message and its answers in order; a shopper
   message is handled once per client message id (a resend after a reconnect is not doubled).
 - Buttons reach Rasa as the commands they carry only with a valid signed token (handoff/buttons.py).
-- Anger hands off here, after the bot answered: at or above the scorer's threshold, or when
-  it rose over the last turns, the gateway runs `action_handoff_to_human` through Rasa's HTTP
+- Anger and a bot that is stuck hand off here, after the bot answered: anger at or above the
+  scorer's threshold or rising over the last turns, or two messages in a row the NLU did not
+  understand (nlu_fallback, in or out of a form); the gateway runs `action_handoff_to_human` through Rasa's HTTP
   API (the action builds the ticket with everything the bot learned) while the bot goes on
   helping. Rules cannot see the anger score; a request or a complaint hands off by rule.
 """
@@ -36,6 +37,7 @@ from handoff.rasa_client import RasaClient, RasaUnavailable
 from handoff.settings import HandoffSettings
 
 HANDOFF_ACTION = "action_handoff_to_human"
+FALLBACK_INTENT = "nlu_fallback"
 MESSAGE_ID_KEY = "gateway_message_id"  # in the message metadata: finds the message in the tracker
 FULLWIDTH_SLASH = "\uff0f"  # ／
 MAX_TEXT_CHARS = 2000
@@ -94,6 +96,25 @@ def is_rising(scores: Sequence[float], turns: int, step: float, floor: float) ->
         and recent[-1] >= floor
         and all(later - earlier >= step - 1e-9 for earlier, later in zip(recent, recent[1:], strict=False))
     )
+
+
+def shopper_intents(tracker: Dict[str, Any]) -> List[Optional[str]]:
+    """The intent the NLU gave each shopper message of this session, oldest first."""
+    return [
+        ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        for event in tracker.get("events") or []
+        if event.get("event") == "user"
+    ]
+
+
+def stuck(tracker: Dict[str, Any], settings: HandoffSettings) -> bool:
+    """The bot did not understand the last `fallbacks_before_handoff` messages in a row."""
+    recent = shopper_intents(tracker)[-settings.fallbacks_before_handoff:]
+    return len(recent) == settings.fallbacks_before_handoff and all(intent == FALLBACK_INTENT for intent in recent)
+
+
+def calls_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings) -> bool:
+    return anger_calls_for_a_person(tracker, settings) or stuck(tracker, settings)
 
 
 def anger_calls_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings) -> bool:
@@ -207,7 +228,7 @@ class Gateway:
         owner_now = await get_owner(self._redis, conversation_id)
         if owner_now != Owner.bot:  # a rule handed off (a request, a complaint), or it was waiting already
             return GatewayReply(messages, owner_now, handed_off=owner == Owner.bot)
-        if not anger_calls_for_a_person(tracker, self._settings):
+        if not calls_for_a_person(tracker, self._settings):
             return GatewayReply(messages, owner_now)
         messages += await self._rasa.execute(conversation_id, HANDOFF_ACTION)
         # /execute runs one action and stops; the shopper's next message follows a listen.

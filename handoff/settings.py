@@ -47,6 +47,8 @@ class HandoffSettings(BaseSettings):
     anger_rising_turns: int = 3
     anger_rising_step: float = 0.1
     anger_rising_floor: float = 0.3
+    # This many shopper messages in a row that the NLU did not understand hand off ("stuck").
+    fallbacks_before_handoff: PositiveInt = 2
     # Bearer token of internal callers: the action server (and, for now, the agents' console).
     service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
     # Handoff queue: the expected wait is (tickets ahead + 1) * this / agents online.

@@ -153,3 +153,16 @@ def test_a_complaint_hands_off_by_rule_and_the_gateway_says_so(assistant):
     reply = write(assistant, token, "你们再不处理我就去12315投诉")
     assert reply["handed_off"] is True and reply["owner"] == "waiting"
     assert "转接人工客服" in texts(reply)
+
+
+def test_two_messages_the_bot_cannot_understand_hand_off_as_stuck(assistant):
+    token = issue_guest_token("stuck-1", DEV_SHOPPER_TOKEN_SECRET, ttl_seconds=3600)
+    first = write(assistant, token, "额额额额")
+    if tracker(assistant, "guest:stuck-1")["latest_message"]["intent"]["name"] != "nlu_fallback":
+        pytest.skip("this model understood the filler; the rule itself is tested in test_gateway.py")
+    assert first["owner"] == "bot"
+    second = write(assistant, token, "额额额额")
+    assert second["handed_off"] is True and "转接人工客服" in texts(second)
+    owner = httpx.get(f"{assistant.handoff_url}/internal/conversations/guest:stuck-1/owner", headers=SERVICE).json()
+    ticket = httpx.get(f"{assistant.handoff_url}/internal/tickets/{owner['ticket_id']}", headers=SERVICE).json()
+    assert ticket["ticket"]["reason"] == "stuck"

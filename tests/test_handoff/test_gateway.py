@@ -9,7 +9,15 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from handoff.gateway import ConversationTurns, EmptyMessage, anger_calls_for_a_person, as_free_text, is_rising, received
+from handoff.gateway import (
+    ConversationTurns,
+    EmptyMessage,
+    anger_calls_for_a_person,
+    as_free_text,
+    calls_for_a_person,
+    is_rising,
+    received,
+)
 from handoff.main import create_app
 from handoff.settings import HandoffSettings
 from tests.test_handoff.conftest import bearer
@@ -114,3 +122,22 @@ def test_a_message_counts_as_received_only_when_the_tracker_holds_it():
     assert received(tracker, "m1")
     assert not received(tracker, "m2")
     assert not received({"events": []}, "m1")
+
+
+def intents(*names):
+    return {"events": [{"event": "user", "text": "…", "parse_data": {"intent": {"name": n}, "anger": {"score": 0.1}}}
+                       for n in names]}
+
+
+@pytest.mark.parametrize(
+    "names, hands_off",
+    [
+        (["nlu_fallback", "nlu_fallback"], True),
+        (["report_broken", "nlu_fallback", "nlu_fallback"], True),
+        (["nlu_fallback", "inform", "nlu_fallback"], False),  # understood in between
+        (["nlu_fallback"], False),
+        ([], False),
+    ],
+)
+def test_two_messages_in_a_row_not_understood_call_for_a_person(settings, names, hands_off):
+    assert calls_for_a_person(intents(*names), settings) is hands_off
