@@ -12,8 +12,8 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-from actions.replies import REASON_ZH as PROBLEM_ZH
-from actions.replies import RESOLUTION_ZH
+from actions.labels import REASON_ZH as PROBLEM_ZH
+from actions.labels import RESOLUTION_ZH
 from handoff.tickets.models import REASON_ZH, HandoffReason, TicketIn, TranscriptTurn
 
 # Bot messages from these actions state what will happen next (a case, a refund's way).

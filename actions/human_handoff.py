@@ -24,24 +24,19 @@ from actions.clients.handoff_client import HandoffServiceError
 from actions.conversation import latest_intent, latest_message_anger
 from actions.handoff_packet import build_ticket
 from actions.shop.models import Order
-from handoff.tickets.models import HandoffReason
+from handoff.tickets.models import INTENT_REASONS, KEEP_WRITING_ZH, OPENING_ZH, HandoffReason
 
 logger = logging.getLogger(__name__)
 
-INTENT_REASONS = {"complain": HandoffReason.complaint, "request_human": HandoffReason.requested}
-OPENING_ZH = {
-    HandoffReason.complaint: "非常抱歉给您带来这么不好的体验，我马上为您转接人工客服专门处理。",
-    HandoffReason.anger: "非常理解您现在的心情，真的很抱歉。我马上为您转接人工客服优先处理。",
-    HandoffReason.requested: "好的，马上为您转接人工客服。",
-    HandoffReason.policy: "您的情况需要人工客服确认，我为您转接。",
-    HandoffReason.stuck: "抱歉我没能理解清楚，我为您转接人工客服。",
-}
-KEEP_WRITING_ZH = "您可以继续留言，客服接入后会看到您说的全部内容，不需要再重复一遍。"
 UNAVAILABLE_ZH = "抱歉，人工客服系统暂时连接不上。您的问题我已经记下，请稍后再发一次“人工”，或留下您的问题，我们会尽快联系您。"
 
 
 def handoff_reason(tracker: Tracker) -> HandoffReason:
-    """Why now: the message's intent, else its anger, else the policy's or the bot's own limits."""
+    """Why now: what the gateway said (anger, stuck), else the message's intent, else its anger,
+    else the policy's or the bot's own limits."""
+    told = tracker.get_slot("handoff_reason")
+    if told in {reason.value for reason in HandoffReason}:
+        return HandoffReason(told)
     reason = INTENT_REASONS.get(latest_intent(tracker) or "")
     if reason:
         return reason
@@ -73,12 +68,12 @@ async def hand_off(
     except HandoffServiceError as error:
         logger.error("handoff of %s failed: %s", tracker.sender_id, error)
         dispatcher.utter_message(text=UNAVAILABLE_ZH)
-        return []
+        return [SlotSet("handoff_reason", None)]
     dispatcher.utter_message(text=OPENING_ZH[reason])
     if opened.position is not None:
         dispatcher.utter_message(text=opened.position.message_zh())
     dispatcher.utter_message(text=KEEP_WRITING_ZH)
-    return [SlotSet("handoff_ticket_id", opened.ticket_id)]
+    return [SlotSet("handoff_ticket_id", opened.ticket_id), SlotSet("handoff_reason", None)]
 
 
 async def order_facts(tracker: Tracker) -> Optional[Dict[str, Any]]:

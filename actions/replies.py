@@ -14,21 +14,9 @@ from datetime import datetime
 from typing import Dict, List, Optional, Sequence
 
 from actions.item_matching import item_label
+from actions.labels import REASON_ZH, RESOLUTION_ZH
 from actions.shop.models import Order, OrderItem, Reason, Resolution, ReturnCase
 
-RESOLUTION_ZH = {
-    Resolution.REFUND: "退款",
-    Resolution.EXCHANGE: "换货",
-    Resolution.RESHIP: "补发",
-    Resolution.REPAIR: "维修",
-    Resolution.PARTIAL_REFUND: "部分退款（商品留下，补偿差价）",
-}
-REASON_ZH = {
-    Reason.QUALITY: "商品有质量问题",
-    Reason.WRONG_ITEM: "收到的商品不对",
-    Reason.NOT_RECEIVED: "没有收到包裹",
-    Reason.CHANGED_MIND: "不想要了",
-}
 MAX_ORDER_BUTTONS = 6
 
 

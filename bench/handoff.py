@@ -1,8 +1,8 @@
 """Handoff benchmark: angry shoppers reach agents, and lines flow both ways over the live sockets.
 
-Starts the whole assistant (scripts/stack.py) on a fresh Redis database, signs in N agents and
-opens M shoppers' chats (default 50 and 5), all on loopback and through the same WebSockets the
-chat page (/ws/chat) and the console (/ws/agent) use:
+Starts the whole assistant (scripts/stack.py) on a fresh Redis database, opens M shoppers' chats
+and signs in N agents (default 50 and 5), all on loopback and through the same WebSockets the chat
+page (/ws/chat) and the console (/ws/agent) use:
 
 1. every agent signs in (POST /api/agent/session), opens its console socket and reads `queue` frames;
 2. every shopper opens its chat socket and sends an angry first message as a `message` frame; the
@@ -28,6 +28,10 @@ Measured (p50/p95/p99, with targets):
   to another conversation);
 - errors: non-2xx answers (409 on a claim aside), error frames, broken sockets, and conversations
   still unfinished when --timeout stops the run.
+
+Where the time goes: each latency is also cut at the service's own stamp (the ticket's created_at,
+the feed line's "at"; same machine, same clock): "until queued" / "until in feed" is the bot's turn
+or the HTTP handling, the rest is the fan-out to the reading socket.
 
 Not a test: prints a table and writes bench/results/handoff.json.
 
@@ -191,6 +195,7 @@ class Run:
         self.errors: Counter = Counter()
         self.claimed = 0
         self.claim_conflicts = 0
+        self.queue_frames = 0  # received by all agents: each one is a snapshot of the whole queue
         self.agents_at_console = 0
         self.all_agents_ready = asyncio.Event()
         self.finished = asyncio.Event()
@@ -387,6 +392,7 @@ class AgentConsole:
             self.run.error(f"console error frame: {frame.get('code')}")
 
     def on_queue(self, tickets: List[Dict[str, Any]]) -> None:
+        self.run.queue_frames += 1
         self.waiting = tickets
         for ticket in tickets:
             self.run.ticket_seen(ticket)
@@ -547,7 +553,7 @@ def figures(run: Run, options: argparse.Namespace, seconds: float, timed_out: bo
         "shopper_to_agent": direction_figures([c.to_agent for c in conversations], expected),
         "handed_off": sum(c.handed_off for c in conversations),
         "tickets_visible": sum(c.visible_ms is not None for c in conversations),
-        "claimed": run.claimed, "claim_conflicts": run.claim_conflicts,
+        "claimed": run.claimed, "claim_conflicts": run.claim_conflicts, "queue_frames": run.queue_frames,
         "errors": sum(run.errors.values()), "error_kinds": dict(run.errors),
         "timed_out": timed_out, "seconds": seconds,
         "targets": TARGETS,
@@ -602,16 +608,23 @@ def table(f: Dict) -> str:
         counts_row("agent -> shopper messages", "agent_to_shopper"),
         counts_row("shopper -> agent messages", "shopper_to_agent"),
         f"handed off {f['handed_off']}/{f['shoppers']}, tickets seen {f['tickets_visible']}, claimed {f['claimed']} "
-        f"(409s {f['claim_conflicts']}), errors {f['errors']}{': ' + kinds if kinds else ''}",
+        f"(409s {f['claim_conflicts']}), queue frames {f['queue_frames']}, errors {f['errors']}{': ' + kinds if kinds else ''}",
         f"targets: {'all met' if f['all_met'] else 'missed: ' + ', '.join(k for k, ok in f['met'].items() if not ok)}",
     ])
 
 
+def at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def main(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shoppers", type=int, default=50)
-    parser.add_argument("--agents", type=int, default=5)
-    parser.add_argument("--messages", type=int, default=3, help="numbered messages each way per conversation (K)")
+    parser.add_argument("--shoppers", type=at_least_one, default=50)
+    parser.add_argument("--agents", type=at_least_one, default=5)
+    parser.add_argument("--messages", type=at_least_one, default=3, help="numbered messages each way per conversation (K)")
     parser.add_argument("--timeout", "--limit", type=float, default=120, help="stop the run after this many seconds")
     parser.add_argument("--ramp", type=float, default=0.0,
                         help="shoppers open their chats evenly over this many seconds (0: all at once)")

@@ -22,22 +22,32 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
 
+from rasa_sdk import Tracker
 from redis.asyncio import Redis
 
+from actions.conversation import latest_message_anger
+from actions.handoff_packet import build_ticket
 from handoff import redis_keys
 from handoff.buttons import verify_button, with_signed_buttons
 from handoff.feed import ConversationFeed
 from handoff.ownership import Owner, get_owner
 from handoff.rasa_client import RasaClient, RasaUnavailable
 from handoff.settings import HandoffSettings
+from handoff.tickets.models import INTENT_REASONS, KEEP_WRITING_ZH, OPENING_ZH, HandoffReason
+from handoff.tickets.service import TicketService
+
+logger = logging.getLogger(__name__)
 
 HANDOFF_ACTION = "action_handoff_to_human"
 FALLBACK_INTENT = "nlu_fallback"
+# Reasons only the gateway sees (a rule cannot read the anger score or count fallbacks).
+GATEWAY_REASONS = (HandoffReason.anger, HandoffReason.stuck)
 MESSAGE_ID_KEY = "gateway_message_id"  # in the message metadata: finds the message in the tracker
 FULLWIDTH_SLASH = "\uff0f"  # ／
 MAX_TEXT_CHARS = 2000
@@ -113,8 +123,20 @@ def stuck(tracker: Dict[str, Any], settings: HandoffSettings) -> bool:
     return len(recent) == settings.fallbacks_before_handoff and all(intent == FALLBACK_INTENT for intent in recent)
 
 
+def reason_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings) -> Optional[HandoffReason]:
+    """Why this conversation should go to a person now, if it should."""
+    intents = shopper_intents(tracker)
+    if intents and intents[-1] in INTENT_REASONS:  # Rasa's rule should have handed it off
+        return INTENT_REASONS[intents[-1]]
+    if anger_calls_for_a_person(tracker, settings):
+        return HandoffReason.anger
+    if stuck(tracker, settings):
+        return HandoffReason.stuck
+    return None
+
+
 def calls_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings) -> bool:
-    return anger_calls_for_a_person(tracker, settings) or stuck(tracker, settings)
+    return reason_for_a_person(tracker, settings) is not None
 
 
 def anger_calls_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings) -> bool:
@@ -166,10 +188,13 @@ def valid_client_id(value: str) -> bool:
 
 
 class Gateway:
-    def __init__(self, redis: Redis, rasa: RasaClient, feed: ConversationFeed, settings: HandoffSettings) -> None:
+    def __init__(
+        self, redis: Redis, rasa: RasaClient, feed: ConversationFeed, tickets: TicketService, settings: HandoffSettings
+    ) -> None:
         self._redis = redis
         self._rasa = rasa
         self._feed = feed
+        self._tickets = tickets
         self._settings = settings
         self._button_secret = settings.shopper_token_secret.get_secret_value()
         self.turns = ConversationTurns()
@@ -228,13 +253,45 @@ class Gateway:
         owner_now = await get_owner(self._redis, conversation_id)
         if owner_now != Owner.bot:  # a rule handed off (a request, a complaint), or it was waiting already
             return GatewayReply(messages, owner_now, handed_off=owner == Owner.bot)
-        if not calls_for_a_person(tracker, self._settings):
+        reason = reason_for_a_person(tracker, self._settings)
+        if reason is None:
             return GatewayReply(messages, owner_now)
-        messages += await self._rasa.execute(conversation_id, HANDOFF_ACTION)
-        # /execute runs one action and stops; the shopper's next message follows a listen.
-        await self._rasa.record(conversation_id, [{"event": "action", "name": "action_listen"}])
+        messages += await self._hand_off(conversation_id, reason)
         owner = await get_owner(self._redis, conversation_id)
         return GatewayReply(messages, owner, handed_off=owner != Owner.bot)
+
+    async def _hand_off(self, conversation_id: str, reason: HandoffReason) -> List[Dict[str, Any]]:
+        """Through action_handoff_to_human, which adds the order and the case from the shop; when
+        that did not queue the conversation (the action server is down: Rasa only logs "the
+        actions events are lost"), the gateway queues it itself from the tracker."""
+        if reason in GATEWAY_REASONS:  # a request or a complaint: Rasa's rule has tried the action already
+            try:
+                await self._rasa.record(conversation_id, [{"event": "slot", "name": "handoff_reason", "value": reason.value}])
+                messages = await self._rasa.execute(conversation_id, HANDOFF_ACTION)
+                # /execute runs one action and stops; the shopper's next message follows a listen.
+                await self._rasa.record(conversation_id, [{"event": "action", "name": "action_listen"}])
+                if await get_owner(self._redis, conversation_id) != Owner.bot:
+                    return messages
+            except RasaUnavailable as error:
+                logger.warning("handoff action of %s failed, queueing from the gateway: %s", conversation_id, error)
+        logger.warning("conversation %s queued by the gateway (%s): the handoff action did not", conversation_id, reason.value)
+        return await self._queue_without_actions(conversation_id, reason)
+
+    async def _queue_without_actions(self, conversation_id: str, reason: HandoffReason) -> List[Dict[str, Any]]:
+        tracker = Tracker.from_dict(await self._rasa.tracker(conversation_id))
+        score, angry = latest_message_anger(tracker)
+        ticket, _ = await self._tickets.enqueue(build_ticket(tracker, reason, angry, score))  # the agent looks up the order
+        position = await self._tickets.position(ticket.ticket_id)
+        texts = [OPENING_ZH[reason], *([position.message_zh()] if position else []), KEEP_WRITING_ZH]
+        events = [{"event": "bot", "text": text} for text in texts] + [
+            {"event": "slot", "name": "handoff_ticket_id", "value": ticket.ticket_id},
+            {"event": "slot", "name": "handoff_reason", "value": None},
+        ]
+        try:
+            await self._rasa.record(conversation_id, events)
+        except RasaUnavailable as error:  # queued either way; the transcript misses these lines
+            logger.error("handoff of %s not recorded in Rasa: %s", conversation_id, error)
+        return [{"text": text} for text in texts]
 
     async def _record_for_agent(self, conversation_id: str, text: str, metadata: Dict[str, Any]) -> None:
         """Into the tracker without a bot prediction, parsed (intent, anger) so that the agent,

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from handoff.agents import AgentStore
-from handoff.console import canned_router, pages
+from handoff.console import canned_router, cases, pages
 from handoff.console import live as console_live
 from handoff.console import router as console
 from handoff.deps import RedisDep
@@ -50,7 +50,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
         rasa = RasaClient(settings.rasa_url, _secret(settings.rasa_token), settings.rasa_timeout_seconds)
         feed = ConversationFeed(client, settings.conversation_retention_seconds)
         app.state.feed = feed
-        app.state.gateway = Gateway(client, rasa, feed, settings)
+        app.state.gateway = Gateway(client, rasa, feed, app.state.ticket_service, settings)
         app.state.rasa = rasa
         try:
             yield
@@ -66,6 +66,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(console.router)
     app.include_router(canned_router.router)
+    app.include_router(cases.router)
     app.include_router(chat_live.router)
     app.include_router(console_live.router)
     app.include_router(pages.router)

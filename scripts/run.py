@@ -23,7 +23,9 @@ from urllib.parse import urlparse
 import httpx
 
 from bot.fingerprint import model_path
+from handoff.settings import get_settings as handoff_settings
 from scripts import rasa_cli
+from scripts.demo_accounts import DEMO_AGENTS, DEMO_SHOPPER, demo_chat_link, ensure_demo_agents
 from scripts.embedded_redis import ensure_embedded_redis, is_up
 from scripts.settings import PROJECT_ROOT, RunSettings
 
@@ -108,6 +110,7 @@ def handoff_command(settings: RunSettings) -> List[str]:
     # ws="websockets": uvicorn's default needs websockets>=13; Rasa pins websockets 10.4.
     return [
         sys.executable, "-m", "uvicorn", "--factory", "handoff.main:create_app", "--ws", "websockets",
+        "--ws-max-size", str(handoff_settings().ws_max_frame_bytes),
         "--host", "127.0.0.1", "--port", str(settings.handoff_port), "--log-level", "warning",
     ]
 
@@ -137,37 +140,37 @@ def rasa_server_command(settings: RunSettings, token: str, model: str, shell: bo
     ]
 
 
-def print_how_to_talk(settings: RunSettings, redis_url: str) -> None:
+def print_how_to_talk(settings: RunSettings, redis_url: str, password: str) -> None:
     embedded = "" if settings.redis_url else " (embedded, data in var/redis)"
-    url = settings.rasa_url
+    url, handoff = settings.rasa_url, settings.handoff_url
+    agents = "\n".join(f"      {agent_id:<13} {password}   {name}" for agent_id, name, _ in DEMO_AGENTS)
     print(
         f"""
 Shouhou is running. Ctrl-C stops everything.
 
-  Chat (REST channel):
-    curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
-         -d '{{"sender": "demo", "message": "我买的杯子收到就碎了"}}'
-  Parse a message (HTTP API, token in var/rasa_token unless RASA_TOKEN is set):
-    curl -s "{url}/model/parse?token=$(cat var/rasa_token)" -H 'Content-Type: application/json' \\
-         -d '{{"text": "等了三天都没人回！！！"}}'
-  Chat in the terminal: stop this and run `make shell`
+  Shopper's chat page (what the store's app opens), as the signed-in shopper {DEMO_SHOPPER}:
+    {demo_chat_link(handoff)}
+  As a guest (the bot checks the order number and the phone): {handoff}/chat
+  Agents' console: {handoff}/console   sign in as
+{agents}
+  The story to play in two windows: in the chat write 我买的奶粉打开全是结块的, pick 退款, send a
+  photo, then 你们什么破质量！！！气死我了 -> the ticket appears in the console; claim it, answer,
+  then 交回机器人 and write 退款一般几天到账 in the chat.
+
   Demo store (var/shop.db; phones and stories in docs/demo-store.md):
 {demo_store_lines()}
-  As the signed-in shopper u1001 (the app's token in the metadata), with an evidence photo:
+  The HTTP side, for scripts (docs/handoff.md has every route):
     TOKEN=$(.venv/bin/python -m handoff.issue_token u1001)
-    curl -s {settings.handoff_url}/api/photos -F file=@photo.jpg -H "Authorization: Bearer $TOKEN"   # → photo id
-    curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' -d '{{"sender": "u1001-chat", \
-         "message": "奶粉打开全是结块", "metadata": {{"shopper_token": "'$TOKEN'", "photo_ids": ["<photo id>"]}}}}'
-  Through the gateway, as the store's app will (decides bot or person; anger hands off):
-    curl -s {settings.handoff_url}/api/chat/messages -H "Authorization: Bearer $TOKEN" \
+    curl -s {handoff}/api/chat/messages -H "Authorization: Bearer $TOKEN" \
          -H 'Content-Type: application/json' -d '{{"text": "奶粉打开全是结块的！！你们什么破质量"}}'
-    curl -s {settings.handoff_url}/api/chat/updates -H "Authorization: Bearer $TOKEN"   # what a person said
-  As an agent (accounts are made by a command; the console page comes next):
-    REDIS_URL={redis_url} .venv/bin/python -m handoff.cli create-agent kefu.demo --name 客服小演   # asks for a password
-    curl -s {settings.handoff_url}/api/agent/session -H 'Content-Type: application/json' \
-         -d '{{"agent_id": "kefu.demo", "password": "…"}}'   # → session; then GET /api/agent/tickets, POST …/claim
+    curl -s {handoff}/api/chat/updates -H "Authorization: Bearer $TOKEN"   # the conversation, line by line
+  Rasa's HTTP API (token in var/rasa_token unless RASA_TOKEN is set), e.g. parse a message:
+    curl -s "{url}/model/parse?token=$(cat var/rasa_token)" -H 'Content-Type: application/json' \
+         -d '{{"text": "等了三天都没人回！！！"}}'
+  Chat in the terminal: stop this and run `make shell`
+  More agents: REDIS_URL={redis_url} .venv/bin/python -m handoff.cli create-agent <id> --name <显示名>
 
-  Handoff service: {settings.handoff_url}/health    Action server: http://127.0.0.1:{settings.action_port}/health
+  Handoff service: {handoff}/health    Action server: http://127.0.0.1:{settings.action_port}/health
   Redis: {redis_url}{embedded}
 """,
         flush=True,
@@ -195,7 +198,7 @@ def serve(settings: RunSettings, env: Dict[str, str], shell: bool) -> int:
         if shell:
             return rasa.wait()
         wait_until_up(f"{settings.rasa_url}/", rasa, "Rasa server")
-        print_how_to_talk(settings, env["REDIS_URL"])
+        print_how_to_talk(settings, env["REDIS_URL"], ensure_demo_agents(env["REDIS_URL"], settings.var_dir))
         while all(p.poll() is None for p in processes):
             time.sleep(1)
         failed = next(p for p in processes if p.poll() is not None)

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from handoff.agents import AgentStore
 from handoff.settings import DEV_SERVICE_TOKEN, DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_guest_token, issue_shopper_token
+from scripts.run import stop
 from scripts.stack import TOKEN, Assistant, running_assistant
 
 pytestmark = pytest.mark.server
@@ -166,3 +167,22 @@ def test_two_messages_the_bot_cannot_understand_hand_off_as_stuck(assistant):
     owner = httpx.get(f"{assistant.handoff_url}/internal/conversations/guest:stuck-1/owner", headers=SERVICE).json()
     ticket = httpx.get(f"{assistant.handoff_url}/internal/tickets/{owner['ticket_id']}", headers=SERVICE).json()
     assert ticket["ticket"]["reason"] == "stuck"
+
+
+def test_with_the_action_server_down_a_complaint_still_reaches_the_human_queue(assistant):
+    """Rasa only logs "the actions events are lost" and carries on: the gateway queues it itself."""
+    token = issue_guest_token("no-actions-1", DEV_SHOPPER_TOKEN_SECRET, ttl_seconds=3600)
+    service = assistant.services["action server"]
+    stop([service.process])
+    try:
+        reply = write(assistant, token, "我要投诉！你们这是欺诈，我要打12315")
+    finally:
+        assistant.start("action server")
+    assert reply["handed_off"] is True and reply["owner"] == "waiting", reply
+    assert "转接人工客服" in texts(reply)
+    owner = httpx.get(f"{assistant.handoff_url}/internal/conversations/guest:no-actions-1/owner", headers=SERVICE).json()
+    ticket = httpx.get(f"{assistant.handoff_url}/internal/tickets/{owner['ticket_id']}", headers=SERVICE).json()
+    assert ticket["ticket"]["reason"] == "complaint" and ticket["priority"] == 0
+    assert ticket["ticket"]["transcript"][0]["text"] == "我要投诉！你们这是欺诈，我要打12315"
+    state = tracker(assistant, "guest:no-actions-1")
+    assert state["slots"]["handoff_ticket_id"] == owner["ticket_id"], "the bot knows the ticket once it is back"

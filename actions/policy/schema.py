@@ -140,6 +140,7 @@ class Evidence(Section):
 
 class HumanReview(Section):
     item_value_above_yuan: Yuan
+    supervisor_refund_above_yuan: Yuan
 
 
 class ServiceTimes(Section):

@@ -540,11 +540,57 @@
     renderFiveElements(inner);
     $('order').replaceChildren(inner.order ? renderData(inner.order) : el('span', 'none', '无'));
     $('case').replaceChildren(inner.case ? renderData(inner.case) : el('span', 'none', '无'));
+    loadCaseActions(ticket);
     renderPhotos($('photos'), inner.photo_ids || []);
     renderSlots(inner.slots || {});
     const promises = (inner.promises || []).map((text) => el('li', null, text));
     $('promises').replaceChildren(...(promises.length ? promises : [el('li', 'none', '无')]));
     renderTranscript(inner.transcript || []);
+  }
+
+  // ---------------------------------------------------------------- case actions
+
+  // The moves the shop allows from the case's status; a refund above this agent's limit shows,
+  // disabled, as needing a supervisor.
+  async function loadCaseActions(ticket) {
+    const tools = $('case-tools');
+    show(tools, false);
+    if (!ticket.ticket || !(ticket.ticket.case || (ticket.ticket.slots || {}).case_id)) return;
+    try {
+      renderCaseView(ticket.ticket_id, await api('GET', ticketPath(ticket.ticket_id, '/case')));
+    } catch (error) {
+      if (error.status !== 404) toast(error.message);
+    }
+  }
+
+  function renderCaseView(ticketId, view) {
+    const entry = selectedEntry();
+    if (!entry || entry.ticketId !== ticketId) return; // another conversation was opened meanwhile
+    $('case').replaceChildren(renderData(view.case));
+    const buttons = view.actions.map((action) => {
+      const button = el('button', 'case-action', action.label);
+      button.type = 'button';
+      button.dataset.status = action.status;
+      button.disabled = !action.allowed || entry.readOnly;
+      if (!action.allowed) button.title = '需要主管操作';
+      button.addEventListener('click', () => moveCase(ticketId, action, button));
+      return button;
+    });
+    $('case-actions').replaceChildren(...(buttons.length ? buttons : [el('span', 'none', '售后单已完结')]));
+    show($('case-tools'), true);
+  }
+
+  async function moveCase(ticketId, action, button) {
+    button.disabled = true;
+    try {
+      const view = await api('POST', ticketPath(ticketId, '/case'), { status: action.status, note: $('case-note').value.trim() });
+      $('case-note').value = '';
+      renderCaseView(ticketId, view);
+      toast(`售后单已更新为【${view.case.status}】，已通知顾客`);
+    } catch (error) {
+      toast(error.message);
+      button.disabled = false;
+    }
   }
 
   function renderFiveElements(inner) {

@@ -31,6 +31,18 @@ REASON_ZH = {
     HandoffReason.stuck: "机器人未理解",
 }
 
+# Intents that ask for a person by themselves (Rasa's rules in data/rules/handoff.yml).
+INTENT_REASONS = {"complain": HandoffReason.complaint, "request_human": HandoffReason.requested}
+# What the shopper hears when handed off, before their place in the queue.
+OPENING_ZH = {
+    HandoffReason.complaint: "非常抱歉给您带来这么不好的体验，我马上为您转接人工客服专门处理。",
+    HandoffReason.anger: "非常理解您现在的心情，真的很抱歉。我马上为您转接人工客服优先处理。",
+    HandoffReason.requested: "好的，马上为您转接人工客服。",
+    HandoffReason.policy: "您的情况需要人工客服确认，我为您转接。",
+    HandoffReason.stuck: "抱歉我没能理解清楚，我为您转接人工客服。",
+}
+KEEP_WRITING_ZH = "您可以继续留言，客服接入后会看到您说的全部内容，不需要再重复一遍。"
+
 # Lower is served first; equal priorities are served by waiting time.
 PRIORITY = {
     HandoffReason.complaint: 0,

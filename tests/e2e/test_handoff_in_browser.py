@@ -73,7 +73,7 @@ def test_an_angry_shopper_reaches_an_agent_and_comes_back_to_the_bot(assistant, 
     chat.find_element(By.ID, "photo-input").send_keys(str(evidence_photo(tmp_path)))
     wait_for(chat, lambda d: d.find_elements(By.CSS_SELECTOR, "#previews .preview.done"), "the photo uploaded")
     chat.find_element(By.ID, "send").click()
-    wait_for_line(chat, "#messages li.from-bot", "照片收到了")
+    wait_for_line(chat, "#messages li.from-bot", "确认一下")  # the photo taken, the request restated
     say(chat, "你们什么破质量！！！气死我了，赶紧给我处理")
     wait_for(chat, lambda d: "正在为您转接人工客服" in d.find_element(By.ID, "status").text, "the waiting notice")
     screenshot(chat, "1-chat-waiting-for-a-person")
