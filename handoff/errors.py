@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, Optional
 
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+logger = logging.getLogger(__name__)
 
 
 def api_error(status_code: int, code: str, message_zh: str, headers: Optional[Dict[str, str]] = None) -> HTTPException:
@@ -29,3 +32,12 @@ def _field_name(problem: Dict[str, Any]) -> str:
     if problem.get("type") == "json_invalid":
         return ""
     return ".".join(str(part) for part in problem.get("loc", ())[1:])
+
+
+STORE_DOWN_ZH = "系统暂时繁忙，请稍后再试，您的消息不会丢失。"
+
+
+async def redis_unavailable_handler(request: Request, error: Exception) -> JSONResponse:
+    """Redis went away (a restart, a failover): a clear 503 to retry, never a stack trace."""
+    logger.warning("Redis unavailable during %s %s: %r", request.method, request.url.path, error)
+    return JSONResponse(status_code=503, content={"detail": {"code": "store_unavailable", "message": STORE_DOWN_ZH}})

@@ -24,7 +24,7 @@ from handoff.console import canned_router, cases, pages
 from handoff.console import live as console_live
 from handoff.console import router as console
 from handoff.deps import RedisDep
-from handoff.errors import request_validation_handler
+from handoff.errors import redis_unavailable_handler, request_validation_handler
 from handoff.feed import ConversationFeed
 from handoff.gateway import Gateway
 from handoff.photo_images import PhotoLimits
@@ -61,6 +61,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app = FastAPI(title="Shouhou handoff", lifespan=lifespan)
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, request_validation_handler)
+    app.add_exception_handler(RedisError, redis_unavailable_handler)
     app.include_router(uploads.router)
     app.include_router(tickets.router)
     app.include_router(chat.router)

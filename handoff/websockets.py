@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, Awaitable, Dict, Optional
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from handoff.settings import HandoffSettings
 
+logger = logging.getLogger(__name__)
+
 CLOSE_POLICY = 1008  # origin refused
 CLOSE_TOO_BIG = 1009
+CLOSE_SERVER_ERROR = 1011  # the page reconnects
 CLOSE_UNAUTHORIZED = 4401  # the page should sign in (or open the chat) again
 
 
@@ -62,9 +67,10 @@ async def send_error(websocket: WebSocket, code: str, message_zh: str, **extra: 
     await websocket.send_json({"type": "error", "code": code, "message": message_zh, **extra})
 
 
-async def run_until_first_ends(*jobs: Awaitable[None]) -> None:
+async def run_until_first_ends(websocket: WebSocket, *jobs: Awaitable[None]) -> None:
     """Run the socket's reader and writer together; when one ends (the socket closed, the client
-    left), cancel the other. Errors other than a disconnect are raised."""
+    left), cancel the other. Redis going away closes the socket with 1011 (the page reconnects
+    from its last id); other errors are raised."""
     tasks = [asyncio.ensure_future(job) for job in jobs]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
@@ -72,5 +78,15 @@ async def run_until_first_ends(*jobs: Awaitable[None]) -> None:
     await asyncio.gather(*pending, return_exceptions=True)
     for task in done:
         error: Optional[BaseException] = task.exception()
-        if error is not None and not isinstance(error, (WebSocketDisconnect, FrameTooBig)):
+        if isinstance(error, RedisError):
+            logger.warning("socket closed, Redis unavailable: %r", error)
+            await _close_quietly(websocket, CLOSE_SERVER_ERROR)
+        elif error is not None and not isinstance(error, (WebSocketDisconnect, FrameTooBig)):
             raise error
+
+
+async def _close_quietly(websocket: WebSocket, code: int) -> None:
+    try:
+        await websocket.close(code=code)
+    except (RuntimeError, WebSocketDisconnect):  # already closed
+        pass

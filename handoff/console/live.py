@@ -73,7 +73,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         return
     socket = AgentSocket(websocket, agent)
     await socket.send({"type": "ready", "agent": agent.dict()})
-    await run_until_first_ends(socket.read(), socket.write())
+    await run_until_first_ends(websocket, socket.read(), socket.write())
 
 
 async def _signed_in_agent(websocket: WebSocket, settings: HandoffSettings) -> Optional[Agent]:

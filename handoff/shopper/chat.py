@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from handoff.buttons import InvalidButton
 from handoff.deps import CurrentShopper, FeedDep, GatewayDep, RedisDep, SettingsDep, Shopper
@@ -80,6 +81,9 @@ async def receive(
     except RasaUnavailable as error:
         logger.error("message of %s not delivered: %s", shopper.conversation_id, error)
         raise MessageRefused(503, "bot_unavailable", BUSY_ZH) from error
+    except RedisError as error:  # a restart of Redis: the page sends it again with the same client id
+        logger.error("message of %s not handled, Redis unavailable: %r", shopper.conversation_id, error)
+        raise MessageRefused(503, "store_unavailable", BUSY_ZH) from error
 
 
 def _metadata(message: ChatMessageIn, shopper: Shopper) -> Dict[str, Any]:

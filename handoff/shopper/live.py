@@ -65,7 +65,7 @@ async def chat_socket(websocket: WebSocket) -> None:
     shopper, after = opened
     socket = ShopperSocket(websocket, shopper, after)
     await websocket.send_json({"type": "ready", "conversation_id": shopper.conversation_id})
-    await run_until_first_ends(socket.read(), socket.write())
+    await run_until_first_ends(websocket, socket.read(), socket.write())
 
 
 async def _hello(websocket: WebSocket, settings: HandoffSettings) -> Optional[tuple]:
