@@ -35,6 +35,7 @@ from handoff.deps import AgentStoreDep, CurrentAgent, FeedDep, RasaDep, RedisDep
 from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
 from handoff.rasa_client import RasaUnavailable
+from handoff.rate_limit import AGENT_MESSAGE_ZH, RateLimited, count_message
 from handoff.tickets.models import TicketOut, is_ticket_id
 from handoff.tickets.notes import Note, TicketNotes
 from handoff.tickets.service import ClaimOutcome, HandOverOutcome
@@ -114,11 +115,17 @@ async def claim(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep, 
 
 @router.post("/api/agent/conversations/{conversation_id}/messages", response_model=Sent, status_code=201)
 async def send_to_shopper(
-    conversation_id: str, message: AgentMessageIn, agent: CurrentAgent, redis: RedisDep, rasa: RasaDep, feed: FeedDep
+    conversation_id: str, message: AgentMessageIn, agent: CurrentAgent, redis: RedisDep, rasa: RasaDep, feed: FeedDep,
+    settings: SettingsDep,
 ) -> Sent:
     ownership = await get_ownership(redis, conversation_id)
     if ownership.owner != Owner.agent or ownership.agent_id != agent.agent_id:
         raise api_error(403, "not_your_conversation", "这个会话不在您名下，请先接手工单")
+    try:
+        await count_message(redis, f"agent:{agent.agent_id}", settings.agent_messages_per_minute, AGENT_MESSAGE_ZH)
+    except RateLimited as error:
+        raise api_error(429, "too_many_messages", error.message_zh,
+                        headers={"Retry-After": str(error.retry_after_seconds)}) from error
     text = message.text.strip()
     if not text:
         raise api_error(422, "empty_message", "消息内容为空")

@@ -84,6 +84,16 @@ def test_only_the_agent_who_has_the_conversation_may_write_to_the_shopper(client
     assert client.get("/api/chat/updates", headers=bearer(SERVICE_TOKEN)).status_code == 401
 
 
+def test_an_agent_who_floods_is_told_to_slow_down(client, settings):
+    settings.agent_messages_per_minute = 2
+    ticket = queue_ticket(client, "conv-flood")
+    wang = sign_in(client, "kefu.wang")
+    client.post(f"/api/agent/tickets/{ticket}/claim", headers=wang)
+    codes = [client.post("/api/agent/conversations/conv-flood/messages", json={"text": "您好"}, headers=wang).status_code
+             for _ in range(3)]
+    assert codes == [503, 503, 429]  # Rasa is down here; the third is refused before trying
+
+
 def test_the_shopper_reads_updates_from_a_cursor(client, shopper_token):
     headers = bearer(shopper_token("u1001"))
     assert client.get("/api/chat/updates", headers=headers).json() == {"messages": []}
