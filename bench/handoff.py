@@ -53,7 +53,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import httpx
 import redis
@@ -196,6 +196,7 @@ class Run:
         self.claimed = 0
         self.claim_conflicts = 0
         self.queue_frames = 0  # received by all agents: each one is a snapshot of the whole queue
+        self.ticket_reasons: Counter = Counter()  # why the bot handed off: anger (the gateway) or a rule
         self.agents_at_console = 0
         self.all_agents_ready = asyncio.Event()
         self.finished = asyncio.Event()
@@ -214,6 +215,7 @@ class Run:
             return
         conversation.visible_ms = elapsed_ms(conversation.triggered_at)
         conversation.queued_ms = (ticket["created_at"] - conversation.triggered_at_wall) * 1000
+        self.ticket_reasons[ticket["ticket"]["reason"]] += 1
 
     def give_up(self, conversation: Conversation) -> None:
         conversation.given_up = True
@@ -264,7 +266,7 @@ async def open_with_hello(socket: websockets.WebSocketClientProtocol, hello: Dic
         raise HandshakeRefused(frame.get("code") or frame.get("type"))
 
 
-async def frames(socket: websockets.WebSocketClientProtocol) -> Any:
+async def frames(socket: websockets.WebSocketClientProtocol) -> AsyncIterator[Dict[str, Any]]:
     """The socket's frames as dicts; ConnectionClosed when the service closes it (even cleanly)."""
     async for raw in socket:
         yield json.loads(raw)
@@ -553,6 +555,7 @@ def figures(run: Run, options: argparse.Namespace, seconds: float, timed_out: bo
         "shopper_to_agent": direction_figures([c.to_agent for c in conversations], expected),
         "handed_off": sum(c.handed_off for c in conversations),
         "tickets_visible": sum(c.visible_ms is not None for c in conversations),
+        "ticket_reasons": dict(run.ticket_reasons),
         "claimed": run.claimed, "claim_conflicts": run.claim_conflicts, "queue_frames": run.queue_frames,
         "errors": sum(run.errors.values()), "error_kinds": dict(run.errors),
         "timed_out": timed_out, "seconds": seconds,
@@ -596,6 +599,7 @@ def table(f: Dict) -> str:
                 f"misdelivered {d['misdelivered']}")
 
     kinds = ", ".join(f"{kind} x{count}" for kind, count in f["error_kinds"].items())
+    reasons = ", ".join(f"{reason} {count}" for reason, count in f["ticket_reasons"].items())
     return "\n".join([
         f"{f['shoppers']} angry shoppers, {f['agents']} agents, {f['messages_each_way']} messages each way, "
         f"over WebSockets, {f['seconds']:.0f} s{' (TIMED OUT)' if f['timed_out'] else ''}",
@@ -607,7 +611,7 @@ def table(f: Dict) -> str:
         part_row("  of which until in feed", "shopper_to_agent_until_feed_ms"),
         counts_row("agent -> shopper messages", "agent_to_shopper"),
         counts_row("shopper -> agent messages", "shopper_to_agent"),
-        f"handed off {f['handed_off']}/{f['shoppers']}, tickets seen {f['tickets_visible']}, claimed {f['claimed']} "
+        f"handed off {f['handed_off']}/{f['shoppers']}, tickets seen {f['tickets_visible']} ({reasons}), claimed {f['claimed']} "
         f"(409s {f['claim_conflicts']}), queue frames {f['queue_frames']}, errors {f['errors']}{': ' + kinds if kinds else ''}",
         f"targets: {'all met' if f['all_met'] else 'missed: ' + ', '.join(k for k, ok in f['met'].items() if not ok)}",
     ])
