@@ -23,6 +23,7 @@ from handoff.agents import AgentStore
 from handoff.console import canned_router, cases, pages
 from handoff.console import live as console_live
 from handoff.console import router as console
+from handoff.console.queue import SharedQueue
 from handoff.deps import RedisDep
 from handoff.errors import redis_unavailable_handler, request_validation_handler
 from handoff.feed import ConversationFeed
@@ -46,6 +47,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
         app.state.redis = client
         app.state.photo_store = PhotoStore(client, settings.photo_dir, _photo_limits(settings))
         app.state.ticket_service = TicketService(client, settings)
+        app.state.shared_queue = SharedQueue(app.state.ticket_service)
         app.state.agent_store = AgentStore(client)
         rasa = RasaClient(settings.rasa_url, _secret(settings.rasa_token), settings.rasa_timeout_seconds)
         feed = ConversationFeed(client, settings.conversation_retention_seconds)

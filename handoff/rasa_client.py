@@ -37,8 +37,10 @@ class RasaClient:
         return await self._json("POST", "/model/parse", json={"text": text}, params=self._params)
 
     async def record(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
-        """Append events without a bot prediction (a shopper message while a person answers)."""
-        await self._json("POST", f"/conversations/{conversation_id}/tracker/events", json=events, params=self._params)
+        """Append events without a bot prediction (a shopper message while a person answers). Rasa
+        answers with the tracker; asking for it without events keeps that answer small."""
+        params = {**self._params, "include_events": "NONE"}
+        await self._json("POST", f"/conversations/{conversation_id}/tracker/events", json=events, params=params)
 
     async def tracker(self, conversation_id: str) -> Dict[str, Any]:
         """The conversation's current session (HTTP API)."""

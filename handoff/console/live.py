@@ -3,9 +3,11 @@
     connect  /ws/agent                  (Origin checked; the session cookie signs in,
                                           or a first frame {"type": "hello", "session": …} from API clients)
     <- {"type": "ready", "agent": {...}}
-    <- {"type": "queue", "tickets": [...], "agents_online": n, "mine": [...]}
-                                        on every queue change, and every few seconds; "mine" are the
-                                        tickets the agent holds (a colleague's transfer shows up here)
+    <- {"type": "queue", "tickets": [rows], "agents_online": n, "mine": [tickets]}
+                                        on every queue change, and every few seconds: the waiting
+                                        tickets as queue rows (handoff/console/queue.py, no transcript:
+                                        claiming returns the whole ticket), and in full the tickets the
+                                        agent holds (a colleague's transfer shows up here)
     -> {"type": "watch", "conversation_id", "after": <last line id seen, or "0-0">}
     <- {"type": "line", "conversation_id", "id", "line": {...}}
     -> {"type": "unwatch", "conversation_id"}
@@ -33,7 +35,7 @@ from handoff import redis_keys
 from handoff.agent_sessions import InvalidSession
 from handoff.agents import Agent
 from handoff.console.masking import mask_phones
-from handoff.console.queue import queue_snapshot
+from handoff.console.queue import SharedQueue
 from handoff.deps import agent_of_session
 from handoff.feed import decode_entry, feed_key, valid_stream_id
 from handoff.ownership import get_ownership
@@ -102,6 +104,7 @@ class AgentSocket:
         self._settings: HandoffSettings = state.settings
         self._redis: Redis = state.redis
         self._tickets: TicketService = state.ticket_service
+        self._queue: SharedQueue = state.shared_queue
         self._watched: Dict[str, str] = {}  # conversation id -> last line id sent
         self._masked: Set[str] = set()  # watched by a supervisor who does not handle it: phones masked
         self._sending = asyncio.Lock()
@@ -112,7 +115,7 @@ class AgentSocket:
 
     async def write(self) -> None:
         events_cursor = await self._latest_event_id()
-        await self._send_queue()
+        await self._send_queue(events_cursor)
         last_queue = time.monotonic()
         while True:
             streams = {redis_keys.TICKET_EVENTS: events_cursor}
@@ -128,18 +131,22 @@ class AgentSocket:
                 else:
                     await self._send_lines(key, entries)
             if queue_changed or time.monotonic() - last_queue >= self._settings.ws_refresh_seconds:
-                await self._send_queue()
+                await self._send_queue(events_cursor)
                 last_queue = time.monotonic()
 
     async def _latest_event_id(self) -> str:
         latest = await self._redis.xrevrange(redis_keys.TICKET_EVENTS, count=1)
         return _text(latest[0][0]) if latest else "0-0"
 
-    async def _send_queue(self) -> None:
-        queue = await queue_snapshot(self._tickets, self._agent.agent_id)
-        await self.send({"type": "queue", **json.loads(queue.json())})
+    async def _send_queue(self, events_cursor: str) -> None:
+        await self._tickets.mark_agent_online(self._agent.agent_id)
+        rows = await self._queue.rows(events_cursor)
+        mine = await self._tickets.held_by(self._agent.agent_id)
+        online = await self._tickets.agents_online()
+        mine_json = [json.loads(ticket.json()) for ticket in mine]
+        await self.send({"type": "queue", "tickets": rows, "agents_online": online, "mine": mine_json})
         if not self._agent.is_supervisor:  # a conversation handed on or given back is no longer theirs to read
-            held = {ticket.ticket.conversation_id for ticket in queue.mine}
+            held = {ticket.ticket.conversation_id for ticket in mine}
             for conversation_id in [c for c in self._watched if c not in held]:
                 del self._watched[conversation_id]
 

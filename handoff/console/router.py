@@ -31,7 +31,16 @@ from handoff.console import misunderstood
 from handoff.console.masking import masked_ticket
 from handoff.console.misunderstood import MisunderstoodIn, domain_intents
 from handoff.console.queue import Queue, queue_snapshot
-from handoff.deps import AgentStoreDep, CurrentAgent, FeedDep, RasaDep, RedisDep, SettingsDep, TicketServiceDep
+from handoff.deps import (
+    AgentStoreDep,
+    CurrentAgent,
+    FeedDep,
+    GatewayDep,
+    RasaDep,
+    RedisDep,
+    SettingsDep,
+    TicketServiceDep,
+)
 from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
 from handoff.rasa_client import RasaUnavailable
@@ -116,7 +125,7 @@ async def claim(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep, 
 @router.post("/api/agent/conversations/{conversation_id}/messages", response_model=Sent, status_code=201)
 async def send_to_shopper(
     conversation_id: str, message: AgentMessageIn, agent: CurrentAgent, redis: RedisDep, rasa: RasaDep, feed: FeedDep,
-    settings: SettingsDep,
+    settings: SettingsDep, gateway: GatewayDep,
 ) -> Sent:
     ownership = await get_ownership(redis, conversation_id)
     if ownership.owner != Owner.agent or ownership.agent_id != agent.agent_id:
@@ -130,12 +139,15 @@ async def send_to_shopper(
     if not text:
         raise api_error(422, "empty_message", "消息内容为空")
     metadata = {"agent_id": agent.agent_id, "agent_name": agent.display_name}
-    try:
-        await rasa.record(conversation_id, [{"event": "bot", "text": text, "metadata": metadata}])
-    except RasaUnavailable as error:
-        logger.error("agent message for %s not recorded: %s", conversation_id, error)
-        raise api_error(503, "bot_unavailable", "消息没有发出：对话记录暂时无法写入，请稍后重试") from error
-    message_id = await feed.push(conversation_id, {"from": "agent", "text": text, **metadata})
+    # In the conversation's turn: a shopper message being handled holds Rasa's conversation lock,
+    # which a second writer would wait on for a whole second.
+    async with gateway.turns.turn(conversation_id):
+        try:
+            await rasa.record(conversation_id, [{"event": "bot", "text": text, "metadata": metadata}])
+        except RasaUnavailable as error:
+            logger.error("agent message for %s not recorded: %s", conversation_id, error)
+            raise api_error(503, "bot_unavailable", "消息没有发出：对话记录暂时无法写入，请稍后重试") from error
+        message_id = await feed.push(conversation_id, {"from": "agent", "text": text, **metadata})
     return Sent(message_id=message_id)
 
 
