@@ -36,7 +36,7 @@ or the HTTP handling, the rest is the fan-out to the reading socket.
 Not a test: prints a table and writes bench/results/handoff.json.
 
     make bench-handoff   # or: python -m scripts.run --redis-only -- python -m bench.handoff
-                         #     [--shoppers 50 --agents 5 --messages 3 --timeout 120 --ramp 0]
+                         #     [--shoppers 50 --agents 5 --messages 3 --timeout 120 --ramps 0,10]
 """
 
 from __future__ import annotations
@@ -630,17 +630,33 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--agents", type=at_least_one, default=5)
     parser.add_argument("--messages", type=at_least_one, default=3, help="numbered messages each way per conversation (K)")
     parser.add_argument("--timeout", "--limit", type=float, default=120, help="stop the run after this many seconds")
-    parser.add_argument("--ramp", type=float, default=0.0,
-                        help="shoppers open their chats evenly over this many seconds (0: all at once)")
+    parser.add_argument("--ramps", type=ramps, default=[0.0, 10.0],
+                        help="comma-separated runs: shoppers open their chats evenly over this many seconds "
+                             "(0: all in the same instant); default 0,10")
     args = parser.parse_args(argv)
     redis_url, model = redis_and_model("bench-handoff")
     bench_url = redis_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
+    runs, tables = {}, []
+    for ramp in args.ramps:  # a fresh stack and database per run
+        args.ramp = ramp
+        redis.Redis.from_url(bench_url).flushdb()
+        with tempfile.TemporaryDirectory() as workdir, running_assistant(model, bench_url, Path(workdir)) as assistant:
+            results = asyncio.run(measure(assistant, args))
+        runs[f"arrivals_over_{ramp:g}s"] = results
+        tables.append(table(results))
     redis.Redis.from_url(bench_url).flushdb()
-    with tempfile.TemporaryDirectory() as workdir, running_assistant(model, bench_url, Path(workdir)) as assistant:
-        results = asyncio.run(measure(assistant, args))
-    redis.Redis.from_url(bench_url).flushdb()
-    write_results(RESULTS, results, model, table(results))
+    write_results(RESULTS, {"runs": runs}, model, "\n\n".join(tables))
     return 0
+
+
+def ramps(value: str) -> List[float]:
+    try:
+        seconds = [float(part) for part in value.split(",") if part.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a list of seconds: {value!r}") from error
+    if not seconds or any(s < 0 for s in seconds):
+        raise argparse.ArgumentTypeError("give one or more seconds >= 0, e.g. 0,10")
+    return seconds
 
 
 if __name__ == "__main__":

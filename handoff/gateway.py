@@ -246,13 +246,16 @@ class Gateway:
             await self._record_for_agent(conversation_id, text, metadata)
             return GatewayReply([], owner)
         messages = await self._rasa.send(conversation_id, text, metadata)
-        tracker = await self._rasa.tracker(conversation_id)
-        if not messages and not received(tracker, metadata[MESSAGE_ID_KEY]):
-            # Rasa's REST channel answers 200 [] when anything failed inside: not "nothing to say".
-            raise RasaUnavailable("Rasa answered [] and did not record the message")
+        tracker = None
+        if not messages:
+            tracker = await self._rasa.tracker(conversation_id)
+            if not received(tracker, metadata[MESSAGE_ID_KEY]):
+                # Rasa's REST channel answers 200 [] when anything failed inside: not "nothing to say".
+                raise RasaUnavailable("Rasa answered [] and did not record the message")
         owner_now = await get_owner(self._redis, conversation_id)
         if owner_now != Owner.bot:  # a rule handed off (a request, a complaint), or it was waiting already
             return GatewayReply(messages, owner_now, handed_off=owner == Owner.bot)
+        tracker = tracker or await self._rasa.tracker(conversation_id)
         reason = reason_for_a_person(tracker, self._settings)
         if reason is None:
             return GatewayReply(messages, owner_now)
