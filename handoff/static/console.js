@@ -232,6 +232,7 @@
     state.agent = agent;
     $('agent-name').textContent = agent.display_name;
     show($('agent-name'), true);
+    show($('canned-edit'), agent.role === 'supervisor'); // the server checks the role again
   }
 
   // ---------------------------------------------------------------- live socket
@@ -819,6 +820,93 @@
     }));
   }
 
+  // ---------------------------------------------------------------- canned replies editor (supervisors)
+
+  const CANNED_GROUPS = ['开场', '安抚', '核实', '处理方案', '退款', '结束'];
+
+  function openCannedEditor() {
+    renderCannedRows(state.canned || []);
+    $('canned-error').textContent = '';
+    $('canned-editor').showModal();
+  }
+
+  function renderCannedRows(replies) {
+    $('canned-rows').replaceChildren(...replies.map(cannedRow));
+  }
+
+  function cannedRow(reply) {
+    const row = el('div', 'canned-row');
+    row.dataset.id = reply.id;
+    const group = document.createElement('select');
+    group.className = 'canned-row-group';
+    group.append(...CANNED_GROUPS.map((name) => new Option(name, name)));
+    group.value = CANNED_GROUPS.includes(reply.group) ? reply.group : CANNED_GROUPS[0];
+    const title = document.createElement('input');
+    title.className = 'canned-row-title';
+    title.maxLength = 20;
+    title.placeholder = '标题';
+    title.value = reply.title || '';
+    const text = document.createElement('textarea');
+    text.className = 'canned-row-text';
+    text.maxLength = 500;
+    text.rows = 2;
+    text.placeholder = '内容，可用 {订单号} 这样的占位符';
+    text.value = reply.text || '';
+    const remove = el('button', 'button-quiet canned-row-remove', '删除');
+    remove.type = 'button';
+    remove.addEventListener('click', () => row.remove());
+    row.append(group, title, text, remove);
+    return row;
+  }
+
+  function editedReplies() {
+    return Array.from($('canned-rows').children, (row) => ({
+      id: row.dataset.id,
+      group: row.querySelector('.canned-row-group').value,
+      title: row.querySelector('.canned-row-title').value.trim(),
+      text: row.querySelector('.canned-row-text').value.trim(),
+    }));
+  }
+
+  function newCannedId() {
+    const bytes = new Uint8Array(4);
+    crypto.getRandomValues(bytes);
+    return 'custom-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  async function saveCanned(method, body) {
+    $('canned-error').textContent = '';
+    try {
+      const data = await api(method, '/api/agent/canned-replies', body);
+      state.canned = data.replies;
+      renderCanned();
+      return data.replies;
+    } catch (error) {
+      $('canned-error').textContent = error.message;
+      return null;
+    }
+  }
+
+  function bindCannedEditor() {
+    $('canned-edit').addEventListener('click', openCannedEditor);
+    $('canned-add').addEventListener('click', () => {
+      const row = cannedRow({ id: newCannedId(), group: CANNED_GROUPS[0], title: '', text: '' });
+      $('canned-rows').append(row);
+      row.querySelector('.canned-row-title').focus();
+    });
+    $('canned-cancel').addEventListener('click', () => $('canned-editor').close());
+    $('canned-save').addEventListener('click', async () => {
+      if (await saveCanned('PUT', { replies: editedReplies() })) {
+        $('canned-editor').close();
+        toast('快捷短语已保存');
+      }
+    });
+    $('canned-reset').addEventListener('click', async () => {
+      const replies = await saveCanned('DELETE');
+      if (replies) renderCannedRows(replies);
+    });
+  }
+
   // Puts a canned text at the cursor and selects its first {placeholder}, ready to be typed over.
   function insertReply(text) {
     const textarea = $('reply-text');
@@ -992,6 +1080,7 @@
     $('transfer-button').addEventListener('click', transferTicket);
     $('return-button').addEventListener('click', returnToBot);
     $('toast').addEventListener('click', () => show($('toast'), false));
+    bindCannedEditor();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
