@@ -30,6 +30,12 @@
     verified_order_id: '已验证订单', confirmed: '已确认', signed_check: '签收核实',
   };
   const MONEY_KEYS = new Set(['unit_price', 'price', 'amount', 'refund_amount', 'total']);
+  // Codes the shop and the bot use, as agents read them.
+  const VALUE_ZH = {
+    reason: { quality: '商品质量问题', wrong_item: '发错货', not_received: '没收到货', changed_mind: '不想要了' },
+    resolution: { refund: '退款', exchange: '换货', reship: '补发', repair: '维修', partial_refund: '部分退款' },
+    signed_check: { found: '已找到', not_found: '没找到', pending: '待核实' },
+  };
 
   const state = {
     agent: null,
@@ -650,6 +656,7 @@
   function formatScalar(value, key) {
     if (typeof value === 'boolean') return value ? '是' : '否';
     const text = String(value);
+    if (VALUE_ZH[key] && VALUE_ZH[key][text]) return VALUE_ZH[key][text];
     if (MONEY_KEYS.has(key) && /^-?\d+(\.\d+)?$/.test(text)) return `¥${text}`;
     if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text)) return text.slice(0, 16).replace('T', ' ');
     return text;

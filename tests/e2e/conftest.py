@@ -13,7 +13,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -21,7 +21,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from handoff.agents import AgentStore
+from handoff.agents import AgentStore, Role
 from scripts.settings import PROJECT_ROOT
 from scripts.stack import Assistant, running_assistant
 
@@ -49,6 +49,7 @@ async def _create_agents(redis_url: str) -> None:
         store = AgentStore(client)
         await store.create("kefu.wang", "客服小王", AGENT_PASSWORD)
         await store.create("kefu.li", "客服小李", AGENT_PASSWORD)
+        await store.create("zhuguan", "主管老张", AGENT_PASSWORD, Role.supervisor)
     finally:
         await client.close()
 
@@ -99,7 +100,9 @@ def screenshot(driver: WebDriver, name: str) -> Path:
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], object], what: str, seconds: float = WAIT_SECONDS):
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.1).until(condition)
+        # A list the page is re-drawing may drop an element between finding and reading it.
+        return WebDriverWait(driver, seconds, poll_frequency=0.1,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(condition)
     except TimeoutException as error:
         raise AssertionError(f"waited {seconds} s for {what}; browser log: {script_errors(driver)}") from error
 
