@@ -24,6 +24,7 @@ from handoff.feed import ConversationFeed
 from handoff.gateway import Gateway
 from handoff.photos import PhotoStore
 from handoff.rasa_client import RasaClient
+from handoff.review.inbox import ReviewInbox
 from handoff.settings import HandoffSettings
 from handoff.shopper_tokens import InvalidShopperToken, verify_subject
 from handoff.tickets.service import TicketService
@@ -62,6 +63,10 @@ def _ticket_service(request: Request) -> TicketService:
     return request.app.state.ticket_service
 
 
+def _review_inbox(request: Request) -> ReviewInbox:
+    return request.app.state.review_inbox
+
+
 def _agent_store(request: Request) -> AgentStore:
     return request.app.state.agent_store
 
@@ -74,6 +79,7 @@ RasaDep = Annotated[RasaClient, Depends(_rasa)]
 FeedDep = Annotated[ConversationFeed, Depends(_feed)]
 TicketServiceDep = Annotated[TicketService, Depends(_ticket_service)]
 AgentStoreDep = Annotated[AgentStore, Depends(_agent_store)]
+ReviewInboxDep = Annotated[ReviewInbox, Depends(_review_inbox)]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Tracker
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from actions.conversation import latest_message_anger
 from actions.handoff_packet import build_ticket
@@ -38,6 +39,8 @@ from handoff.buttons import verify_button, with_signed_buttons
 from handoff.feed import ConversationFeed
 from handoff.ownership import Owner, get_owner
 from handoff.rasa_client import RasaClient, RasaUnavailable
+from handoff.review.inbox import Reason as ReviewReason
+from handoff.review.inbox import ReviewInbox
 from handoff.settings import HandoffSettings
 from handoff.tickets.models import INTENT_REASONS, KEEP_WRITING_ZH, OPENING_ZH, HandoffReason
 from handoff.tickets.service import TicketService
@@ -175,6 +178,26 @@ class ConversationTurns:
         return len(self._locks)
 
 
+def parse_of(tracker: Dict[str, Any], message_id: str) -> Dict[str, Any]:
+    """What the NLU made of the shopper message the gateway tagged with `message_id` ({} if absent)."""
+    for event in reversed(tracker.get("events") or []):
+        if event.get("event") == "user" and (event.get("metadata") or {}).get(MESSAGE_ID_KEY) == message_id:
+            return event.get("parse_data") or {}
+    return {}
+
+
+def review_reason(parse: Dict[str, Any], handed_off: bool, low_confidence: float) -> Optional[ReviewReason]:
+    """Why a trainer should look at this message, if they should (the strongest reason)."""
+    intent = parse.get("intent") or {}
+    if handed_off:
+        return ReviewReason.before_handoff
+    if intent.get("name") == FALLBACK_INTENT:
+        return ReviewReason.fallback
+    if intent and float(intent.get("confidence") or 0.0) < low_confidence:
+        return ReviewReason.low_confidence
+    return None
+
+
 def received(tracker: Dict[str, Any], message_id: str) -> bool:
     """Rasa recorded the shopper message the gateway tagged with `message_id`."""
     return any(
@@ -189,12 +212,19 @@ def valid_client_id(value: str) -> bool:
 
 class Gateway:
     def __init__(
-        self, redis: Redis, rasa: RasaClient, feed: ConversationFeed, tickets: TicketService, settings: HandoffSettings
+        self,
+        redis: Redis,
+        rasa: RasaClient,
+        feed: ConversationFeed,
+        tickets: TicketService,
+        inbox: ReviewInbox,
+        settings: HandoffSettings,
     ) -> None:
         self._redis = redis
         self._rasa = rasa
         self._feed = feed
         self._tickets = tickets
+        self._inbox = inbox
         self._settings = settings
         self._button_secret = settings.shopper_token_secret.get_secret_value()
         self.turns = ConversationTurns()
@@ -254,14 +284,38 @@ class Gateway:
                 raise RasaUnavailable("Rasa answered [] and did not record the message")
         owner_now = await get_owner(self._redis, conversation_id)
         if owner_now != Owner.bot:  # a rule handed off (a request, a complaint), or it was waiting already
-            return GatewayReply(messages, owner_now, handed_off=owner == Owner.bot)
-        tracker = tracker or await self._rasa.tracker(conversation_id)
+            reply = GatewayReply(messages, owner_now, handed_off=owner == Owner.bot)
+        else:
+            tracker = tracker or await self._rasa.tracker(conversation_id)
+            reply = await self._maybe_hand_off(conversation_id, tracker, messages)
+        await self._review(conversation_id, text, metadata[MESSAGE_ID_KEY], tracker, reply.handed_off)
+        return reply
+
+    async def _maybe_hand_off(
+        self, conversation_id: str, tracker: Dict[str, Any], messages: List[Dict[str, Any]]
+    ) -> GatewayReply:
         reason = reason_for_a_person(tracker, self._settings)
         if reason is None:
-            return GatewayReply(messages, owner_now)
+            return GatewayReply(messages, Owner.bot)
         messages += await self._hand_off(conversation_id, reason)
         owner = await get_owner(self._redis, conversation_id)
         return GatewayReply(messages, owner, handed_off=owner != Owner.bot)
+
+    async def _review(
+        self, conversation_id: str, text: str, message_id: str, tracker: Optional[Dict[str, Any]], handed_off: bool
+    ) -> None:
+        """Into the trainers' review inbox when the bot was unsure, fell back, or handed off right
+        after this message. Never fails the turn."""
+        try:
+            if tracker is None and not handed_off:
+                return  # waiting for a person, nothing new learned: the reply did not need the tracker
+            parse = parse_of(tracker or await self._rasa.tracker(conversation_id), message_id)
+            reason = review_reason(parse, handed_off, self._settings.inbox_low_confidence)
+            if reason is not None:
+                intent = parse.get("intent") or {}
+                await self._inbox.observe(text, reason, conversation_id, intent.get("name"), intent.get("confidence"))
+        except (RasaUnavailable, RedisError) as error:
+            logger.warning("message of %s not reviewed: %r", conversation_id, error)
 
     async def _hand_off(self, conversation_id: str, reason: HandoffReason) -> List[Dict[str, Any]]:
         """Through action_handoff_to_human, which adds the order and the case from the shop; when

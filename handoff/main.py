@@ -31,6 +31,7 @@ from handoff.gateway import Gateway
 from handoff.photo_images import PhotoLimits
 from handoff.photos import PhotoStore
 from handoff.rasa_client import RasaClient
+from handoff.review.inbox import ReviewInbox
 from handoff.settings import HandoffSettings, get_settings
 from handoff.shopper import chat, uploads
 from handoff.shopper import live as chat_live
@@ -52,7 +53,8 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
         rasa = RasaClient(settings.rasa_url, _secret(settings.rasa_token), settings.rasa_timeout_seconds)
         feed = ConversationFeed(client, settings.conversation_retention_seconds)
         app.state.feed = feed
-        app.state.gateway = Gateway(client, rasa, feed, app.state.ticket_service, settings)
+        app.state.review_inbox = ReviewInbox(client, settings.inbox_retention_seconds)
+        app.state.gateway = Gateway(client, rasa, feed, app.state.ticket_service, app.state.review_inbox, settings)
         app.state.rasa = rasa
         try:
             yield

@@ -40,7 +40,13 @@ CLIENT_MESSAGE = PREFIX + "client_message:{conversation_id}:{client_id}"
 RATE = PREFIX + "rate:{sender}:{window}"
 # List: agents' private notes on one ticket (JSON: agent_id, agent_name, text, at), the latest 200.
 TICKET_NOTES = PREFIX + "ticket_notes:{ticket_id}"
-# Stream: shopper messages agents marked "bot misunderstood", with the right intent, for the trainers' inbox.
+# Stream: shopper messages agents marked "bot misunderstood", with the right intent (the marks as made; the inbox counts them).
 MISUNDERSTOOD = PREFIX + "inbox:misunderstood"
+# Hash: one review-inbox item, messages grouped by their text (text, count, first/last seen, reasons, predicted intent...); expires.
+INBOX_ITEM = PREFIX + "inbox:item:{key}"
+# Sorted set: open inbox items by count (the trainers' page, most frequent first).
+INBOX_OPEN = PREFIX + "inbox:open"
+# Hash: day (YYYY-MM-DD, UTC) -> messages that landed in the inbox that day.
+INBOX_DAILY = PREFIX + "inbox:daily"
 # String: the supervisors' canned replies (快捷短语) as JSON {"replies": [...]}; absent = the defaults in handoff/console/canned_replies.yml.
 CANNED_REPLIES = PREFIX + "canned_replies"

@@ -47,6 +47,11 @@ class HandoffSettings(BaseSettings):
     anger_rising_turns: int = 3
     anger_rising_step: float = 0.1
     anger_rising_floor: float = 0.3
+    # The trainers' review inbox: messages parsed below this confidence land there (besides
+    # fallbacks, messages right before a handoff and agents' "bot misunderstood" marks), and an
+    # item is kept this long after it was last seen.
+    inbox_low_confidence: float = 0.6
+    inbox_retention_seconds: PositiveInt = 90 * 24 * 3600
     # This many shopper messages in a row that the NLU did not understand hand off ("stuck").
     fallbacks_before_handoff: PositiveInt = 2
     # Bearer token of internal callers: the action server (and, for now, the agents' console).

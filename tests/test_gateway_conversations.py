@@ -12,6 +12,7 @@ import redis
 from redis.asyncio import Redis
 
 from handoff.agents import AgentStore
+from handoff.review.inbox import item_key
 from handoff.settings import DEV_SERVICE_TOKEN, DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_guest_token, issue_shopper_token
 from scripts.run import stop
@@ -154,6 +155,14 @@ def test_a_complaint_hands_off_by_rule_and_the_gateway_says_so(assistant):
     reply = write(assistant, token, "你们再不处理我就去12315投诉")
     assert reply["handed_off"] is True and reply["owner"] == "waiting"
     assert "转接人工客服" in texts(reply)
+    # The message right before a handoff is kept for the trainers' review inbox.
+    item = inbox_item(assistant, "你们再不处理我就去12315投诉")
+    assert item[b"reasons"] == b"before_handoff" and item[b"conversation_id"] == b"guest:gateway-complaint"
+    assert item[b"predicted_intent"] == b"complain"
+
+
+def inbox_item(assistant: Assistant, text: str) -> Dict[bytes, bytes]:
+    return redis.Redis.from_url(assistant.env["REDIS_URL"]).hgetall(f"shouhou:inbox:item:{item_key(text)}")
 
 
 def test_two_messages_the_bot_cannot_understand_hand_off_as_stuck(assistant):

@@ -38,6 +38,7 @@ from handoff.deps import (
     GatewayDep,
     RasaDep,
     RedisDep,
+    ReviewInboxDep,
     SettingsDep,
     TicketServiceDep,
 )
@@ -45,6 +46,7 @@ from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
 from handoff.rasa_client import RasaUnavailable
 from handoff.rate_limit import AGENT_MESSAGE_ZH, RateLimited, count_message
+from handoff.review.inbox import Reason as ReviewReason
 from handoff.tickets.models import TicketOut, is_ticket_id
 from handoff.tickets.notes import Note, TicketNotes
 from handoff.tickets.service import ClaimOutcome, HandOverOutcome
@@ -239,10 +241,16 @@ async def _existing_ticket(tickets: TicketServiceDep, ticket_id: str) -> TicketO
 
 
 @router.post("/api/agent/conversations/{conversation_id}/misunderstood", status_code=201)
-async def bot_misunderstood(conversation_id: str, body: MisunderstoodIn, agent: CurrentAgent, redis: RedisDep) -> dict:
+async def bot_misunderstood(
+    conversation_id: str, body: MisunderstoodIn, agent: CurrentAgent, redis: RedisDep, inbox: ReviewInboxDep
+) -> dict:
+    """The mark is kept as made (a stream) and counted in the trainers' review inbox."""
     if body.right_intent not in domain_intents():
         raise api_error(422, "unknown_intent", "请选择一个已有的意图")
-    return {"mark_id": await misunderstood.mark(redis, conversation_id, agent.agent_id, body)}
+    mark_id = await misunderstood.mark(redis, conversation_id, agent.agent_id, body)
+    await inbox.observe(body.text, ReviewReason.misunderstood, conversation_id, body.predicted_intent,
+                        right_intent=body.right_intent)
+    return {"mark_id": mark_id}
 
 
 class Colleague(BaseModel):
