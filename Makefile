@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run shell test browser eval validate bench bench-conversation bench-handoff seed compare lint lock clean
+.PHONY: help setup train run shell test browser eval validate bench bench-conversation bench-handoff seed add-example add-anger compare lint lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -56,11 +56,20 @@ bench-handoff: train ## angry shoppers reach agents: ticket visible, agent->shop
 seed: setup ## reseed the demo store (var/shop.db) and list its story orders
 	@$(PY) -m actions.shop.seed --force
 
+# TEXT, INTENT, ENTITIES and LABEL reach the recipe through the environment (make exports
+# command-line variables), so quotes and backticks in a shopper's message need no escaping here.
+add-example: setup ## add a labelled NLU example: make add-example INTENT=report_broken TEXT='杯子碎了' [ENTITIES=0:2:product] [FORCE=1]
+	@$(PY) -m trainer.cli add-example --intent="$$INTENT" --text="$$TEXT" $${ENTITIES:+--entity="$$ENTITIES"} $(if $(FORCE),--force)
+
+add-anger: setup ## add a labelled anger example: make add-anger TEXT='…' LABEL=angry|calm [FORCE=1]
+	@case "$$LABEL" in angry|calm) ;; *) echo "add-anger: LABEL must be angry or calm" >&2; exit 2;; esac
+	@$(PY) -m trainer.cli add-anger --text="$$TEXT" --$$LABEL $(if $(FORCE),--force)
+
 compare: setup ## retrain pipeline variants and write the comparison table in docs/nlu.md
 	@$(PY) -m scripts.compare_pipelines
 
 lint: setup ## ruff
-	@$(VENV)/bin/ruff check bot actions handoff scripts bench tests
+	@$(VENV)/bin/ruff check bot actions handoff trainer scripts bench tests
 
 lock: setup ## re-pin requirements.lock from the packages in .venv (after changing requirements.in)
 	@$(VENV)/bin/pip install --quiet -r requirements.in

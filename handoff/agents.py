@@ -56,6 +56,7 @@ return 1
 class Role(str, Enum):
     agent = "agent"
     supervisor = "supervisor"
+    trainer = "trainer"  # the trainers' page: review inbox, examples, retraining (not the queue)
 
 
 class Agent(BaseModel):
@@ -81,6 +82,14 @@ class Agent(BaseModel):
     @property
     def is_supervisor(self) -> bool:
         return self.role == Role.supervisor
+
+    @property
+    def takes_conversations(self) -> bool:
+        return self.role in (Role.agent, Role.supervisor)
+
+    @property
+    def trains_the_bot(self) -> bool:
+        return self.role in (Role.trainer, Role.supervisor)
 
 
 class AgentError(ValueError):

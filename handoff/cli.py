@@ -1,6 +1,6 @@
 """Agent accounts of the console, from the command line (uses REDIS_URL and the other settings).
 
-    python -m handoff.cli create-agent kefu.wang --name 客服小王 [--role supervisor]
+    python -m handoff.cli create-agent kefu.wang --name 客服小王 [--role supervisor|trainer]
     python -m handoff.cli set-password kefu.wang
     python -m handoff.cli list-agents
 

@@ -194,3 +194,13 @@ def current_supervisor(agent: CurrentAgent) -> Agent:
 
 
 CurrentSupervisor = Annotated[Agent, Depends(current_supervisor)]
+
+
+def current_trainer(agent: CurrentAgent) -> Agent:
+    """A signed-in trainer (or supervisor); 403 otherwise."""
+    if not agent.trains_the_bot:
+        raise api_error(403, "trainer_required", "请使用训练师账号")
+    return agent
+
+
+CurrentTrainer = Annotated[Agent, Depends(current_trainer)]

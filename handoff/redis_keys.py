@@ -46,7 +46,7 @@ MISUNDERSTOOD = PREFIX + "inbox:misunderstood"
 INBOX_ITEM = PREFIX + "inbox:item:{key}"
 # Sorted set: open inbox items by count (the trainers' page, most frequent first).
 INBOX_OPEN = PREFIX + "inbox:open"
-# Hash: day (YYYY-MM-DD, UTC) -> messages that landed in the inbox that day.
+# Hash: day (YYYY-MM-DD, China Standard Time) -> messages that landed in the inbox that day.
 INBOX_DAILY = PREFIX + "inbox:daily"
 # String: the supervisors' canned replies (快捷短语) as JSON {"replies": [...]}; absent = the defaults in handoff/console/canned_replies.yml.
 CANNED_REPLIES = PREFIX + "canned_replies"

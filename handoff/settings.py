@@ -52,6 +52,8 @@ class HandoffSettings(BaseSettings):
     # item is kept this long after it was last seen.
     inbox_low_confidence: float = 0.6
     inbox_retention_seconds: PositiveInt = 90 * 24 * 3600
+    # Where labelled examples are written (data/nlu/<intent>.yml, data/anger/).
+    training_data_dir: Path = PROJECT_ROOT / "data"
     # This many shopper messages in a row that the NLU did not understand hand off ("stuck").
     fallbacks_before_handoff: PositiveInt = 2
     # Bearer token of internal callers: the action server (and, for now, the agents' console).

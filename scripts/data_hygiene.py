@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
 from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.text_normalization import normalize
 from scripts.settings import PROJECT_ROOT
@@ -31,6 +32,7 @@ DICTIONARY_DIR = PROJECT_ROOT / "bot" / "dictionary"
 ANNOTATED_WORDS = DICTIONARY_DIR / "annotated.txt"
 DEV_SPLIT = PROJECT_ROOT / "data" / "eval" / "nlu.yml"
 NEAR_DUPLICATE_SIMILARITY = 0.9
+LONG_EXAMPLE_CHARS = 12  # skeletons this long are also compared by their character bigrams
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -42,7 +44,11 @@ class Example:
 
 
 def load_examples(path: Path = NLU_DIR) -> List[Example]:
-    data = load_data(str(path))
+    return examples_of(load_data(str(path)))
+
+
+def examples_of(data: TrainingData) -> List[Example]:
+    """The intent examples of Rasa training data, normalised, entities moved onto the normalised text."""
     examples = []
     for message in data.intent_examples:
         normalized = normalize(message.get("text"))
@@ -71,6 +77,23 @@ def _bigrams(text: str) -> Set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
+def _similar_bigrams(grams_a: Set[str], grams_b: Set[str]) -> bool:
+    if abs(len(grams_a) - len(grams_b)) > 0.2 * len(grams_a):
+        return False
+    return len(grams_a & grams_b) / len(grams_a | grams_b) >= NEAR_DUPLICATE_SIMILARITY
+
+
+def is_near_duplicate(text_a: str, text_b: str) -> bool:
+    """Whether two (normalised) texts are near-duplicates in the sense of `near_duplicates`:
+    the same skeleton, or both long with nearly the same character bigrams."""
+    key_a, key_b = skeleton(text_a), skeleton(text_b)
+    if key_a and key_a == key_b:
+        return True
+    if len(key_a) < LONG_EXAMPLE_CHARS or len(key_b) < LONG_EXAMPLE_CHARS:
+        return False
+    return _similar_bigrams(_bigrams(key_a), _bigrams(key_b))
+
+
 def near_duplicates(examples: List[Example]) -> List[Tuple[str, str]]:
     """Pairs with the same skeleton, or long examples with nearly the same bigrams."""
     pairs = []
@@ -81,13 +104,11 @@ def near_duplicates(examples: List[Example]) -> List[Tuple[str, str]]:
         if key and key in seen and seen[key] != example.text:
             pairs.append((seen[key], example.text))
         seen.setdefault(key, example.text)
-        if len(key) >= 12:
+        if len(key) >= LONG_EXAMPLE_CHARS:
             long_ones.append((example.text, _bigrams(key)))
     for i, (text_a, grams_a) in enumerate(long_ones):
         for text_b, grams_b in long_ones[i + 1 :]:
-            if abs(len(grams_a) - len(grams_b)) > 0.2 * len(grams_a):
-                continue
-            if len(grams_a & grams_b) / len(grams_a | grams_b) >= NEAR_DUPLICATE_SIMILARITY:
+            if _similar_bigrams(grams_a, grams_b):
                 pairs.append((text_a, text_b))
     return pairs
 

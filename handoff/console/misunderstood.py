@@ -8,23 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from functools import lru_cache
-from pathlib import Path
-from typing import FrozenSet, Optional
+from typing import Optional
 
-import yaml
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from handoff import redis_keys
-from handoff.settings import PROJECT_ROOT
 
 MAX_MARKS_KEPT = 100_000
-
-
-@lru_cache(maxsize=1)
-def domain_intents(domain_path: Path = PROJECT_ROOT / "domain.yml") -> FrozenSet[str]:
-    return frozenset(yaml.safe_load(domain_path.read_text(encoding="utf-8"))["intents"])
 
 
 class MisunderstoodIn(BaseModel):

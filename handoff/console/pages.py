@@ -1,10 +1,11 @@
-"""The two pages: GET /chat (the in-app chat; the app appends #token=<shopper token>, nothing
-in the query so that the token stays out of server logs) and GET /console (agents sign in there),
-and their scripts and styles under /static/.
+"""The pages: GET /chat (the in-app chat; the app appends #token=<shopper token>, nothing in the
+query so that the token stays out of server logs), GET /console (agents sign in there) and
+GET /trainer (the trainers' page), and their scripts and styles under /static/.
 
 Both pages are static files; a strict Content-Security-Policy allows only this service's own
 scripts, styles, images and sockets, so even a message that slipped through as HTML could run
-nothing. The console may not be framed by anyone (clickjacking); the chat may, by the store's app.
+nothing. The console and the trainers' page may not be framed (clickjacking); the chat may, by the
+store's app.
 Under /static/ only scripts, styles and icons are served, never the pages themselves (they must
 come with their headers) nor anything else in the folder.
 """
@@ -64,3 +65,8 @@ async def chat_page() -> FileResponse:
 @router.get("/console", include_in_schema=False)
 async def console_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "console.html", headers=CONSOLE_HEADERS)
+
+
+@router.get("/trainer", include_in_schema=False)
+async def trainer_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "trainer.html", headers=CONSOLE_HEADERS)

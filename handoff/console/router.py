@@ -29,7 +29,7 @@ from handoff.agent_sessions import issue_session
 from handoff.agents import Agent
 from handoff.console import misunderstood
 from handoff.console.masking import masked_ticket
-from handoff.console.misunderstood import MisunderstoodIn, domain_intents
+from handoff.console.misunderstood import MisunderstoodIn
 from handoff.console.queue import Queue, queue_snapshot
 from handoff.deps import (
     AgentStoreDep,
@@ -42,6 +42,7 @@ from handoff.deps import (
     SettingsDep,
     TicketServiceDep,
 )
+from handoff.domain import domain_intents
 from handoff.errors import api_error
 from handoff.ownership import Owner, get_ownership
 from handoff.rasa_client import RasaUnavailable
@@ -110,6 +111,8 @@ async def read_ticket(ticket_id: str, agent: CurrentAgent, tickets: TicketServic
 async def claim(ticket_id: str, agent: CurrentAgent, tickets: TicketServiceDep, agents: AgentStoreDep) -> TicketOut:
     if not is_ticket_id(ticket_id):
         raise api_error(404, "ticket_not_found", "找不到这个工单")
+    if not agent.takes_conversations:
+        raise api_error(403, "agent_required", "训练师账号不能接手会话")
     result = await tickets.claim(ticket_id, agent.agent_id)
     if result.outcome == ClaimOutcome.not_found:
         raise api_error(404, "ticket_not_found", "找不到这个工单")

@@ -18,7 +18,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -30,7 +30,7 @@ from handoff.console.masking import mask_phones
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 MAX_TEXT_CHARS = 500
-DAILY_KEPT_DAYS = 400
+STORE_TIMEZONE = timezone(timedelta(hours=8), "CST")
 
 
 class Reason(str, Enum):
@@ -178,7 +178,8 @@ def _item(key: str) -> str:
 
 
 def _day(unix_seconds: float) -> str:
-    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).strftime("%Y-%m-%d")
+    """The store's calendar day (China Standard Time), as trainers count days."""
+    return datetime.fromtimestamp(unix_seconds, tz=STORE_TIMEZONE).strftime("%Y-%m-%d")
 
 
 def _parse(key: str, raw: Dict[Union[bytes, str], Union[bytes, str]]) -> InboxItem:

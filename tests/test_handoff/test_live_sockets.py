@@ -256,6 +256,7 @@ def test_the_pages_come_with_their_security_headers_and_nothing_else_is_served(c
     chat, console = client.get("/chat"), client.get("/console")
     assert "script-src 'self'" in chat.headers["content-security-policy"] and "<title>售后客服</title>" in chat.text
     assert "frame-ancestors 'none'" in console.headers["content-security-policy"]
+    assert "<title>训练师工作台</title>" in client.get("/trainer").text
     assert client.get("/static/chat.js").status_code == 200
     for hidden in ("/static/chat.html", "/static/__init__.py", "/static/../settings.py"):
         assert client.get(hidden).status_code == 404, hidden
