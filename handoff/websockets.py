@@ -90,3 +90,49 @@ async def _close_quietly(websocket: WebSocket, code: int) -> None:
         await websocket.close(code=code)
     except (RuntimeError, WebSocketDisconnect):  # already closed
         pass
+
+
+async def accept_from_allowed_origin(websocket: WebSocket, settings: HandoffSettings) -> bool:
+    """Accept the handshake, or refuse it (1008) when the page comes from another site."""
+    if not origin_allowed(websocket, settings):
+        await websocket.close(code=CLOSE_POLICY)
+        return False
+    await websocket.accept()
+    return True
+
+
+class FrameSocket:
+    """One accepted socket of JSON frames: sends under one lock (the reader and the writer share
+    the socket), and reads frames until the client leaves, answering pings and bad frames itself.
+    Subclasses handle their frame types in `on_frame` and return False to stop reading."""
+
+    def __init__(self, websocket: WebSocket, settings: HandoffSettings) -> None:
+        self._websocket = websocket
+        self._settings = settings
+        self._sending = asyncio.Lock()
+
+    async def send(self, frame: Dict[str, Any]) -> None:
+        async with self._sending:
+            await self._websocket.send_json(frame)
+
+    async def send_error(self, code: str, message_zh: str, **extra: Any) -> None:
+        await self.send({"type": "error", "code": code, "message": message_zh, **extra})
+
+    async def read(self) -> None:
+        while True:
+            try:
+                frame = await receive_frame(self._websocket, self._settings)
+            except BadFrame as error:
+                await self.send_error("bad_frame", error.message_zh)
+                continue
+            except FrameTooBig:
+                await self._websocket.close(code=CLOSE_TOO_BIG)
+                return
+            if frame["type"] == "ping":
+                await self.send({"type": "pong"})
+            elif not await self.on_frame(frame):
+                return
+
+    async def on_frame(self, frame: Dict[str, Any]) -> bool:
+        await self.send_error("unknown_type", "不支持的消息类型")
+        return True

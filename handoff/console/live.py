@@ -42,12 +42,11 @@ from handoff.ownership import get_ownership
 from handoff.settings import HandoffSettings
 from handoff.tickets.service import TicketService
 from handoff.websockets import (
-    CLOSE_POLICY,
-    CLOSE_TOO_BIG,
     CLOSE_UNAUTHORIZED,
     BadFrame,
+    FrameSocket,
     FrameTooBig,
-    origin_allowed,
+    accept_from_allowed_origin,
     receive_frame,
     run_until_first_ends,
     send_error,
@@ -66,10 +65,8 @@ MAX_WATCHED = 50
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket) -> None:
     settings: HandoffSettings = websocket.app.state.settings
-    if not origin_allowed(websocket, settings):
-        await websocket.close(code=CLOSE_POLICY)
+    if not await accept_from_allowed_origin(websocket, settings):
         return
-    await websocket.accept()
     agent = await _signed_in_agent(websocket, settings)
     if agent is None:
         return
@@ -96,22 +93,16 @@ async def _signed_in_agent(websocket: WebSocket, settings: HandoffSettings) -> O
         return None
 
 
-class AgentSocket:
+class AgentSocket(FrameSocket):
     def __init__(self, websocket: WebSocket, agent: Agent) -> None:
         state = websocket.app.state
-        self._websocket = websocket
+        super().__init__(websocket, state.settings)
         self._agent = agent
-        self._settings: HandoffSettings = state.settings
         self._redis: Redis = state.redis
         self._tickets: TicketService = state.ticket_service
         self._queue: SharedQueue = state.shared_queue
         self._watched: Dict[str, str] = {}  # conversation id -> last line id sent
         self._masked: Set[str] = set()  # watched by a supervisor who does not handle it: phones masked
-        self._sending = asyncio.Lock()
-
-    async def send(self, frame: Dict[str, Any]) -> None:
-        async with self._sending:
-            await self._websocket.send_json(frame)
 
     async def write(self) -> None:
         events_cursor = await self._latest_event_id()
@@ -161,33 +152,21 @@ class AgentSocket:
             await self.send({"type": "line", "conversation_id": conversation_id, "id": line_id, "line": line})
             self._watched[conversation_id] = line_id
 
-    async def read(self) -> None:
-        while True:
-            try:
-                frame = await receive_frame(self._websocket, self._settings)
-            except BadFrame as error:
-                await self.send({"type": "error", "code": "bad_frame", "message": error.message_zh})
-                continue
-            except FrameTooBig:
-                await self._websocket.close(code=CLOSE_TOO_BIG)
-                return
-            kind = frame["type"]
-            if kind == "ping":
-                await self.send({"type": "pong"})
-            elif kind == "hello":  # signed in by the cookie already
-                continue
-            elif kind == "watch":
-                await self._watch(frame)
-            elif kind == "unwatch":
-                self._watched.pop(str(frame.get("conversation_id")), None)
-                self._masked.discard(str(frame.get("conversation_id")))
-            else:
-                await self.send({"type": "error", "code": "unknown_type", "message": "不支持的消息类型"})
+    async def on_frame(self, frame: Dict[str, Any]) -> bool:
+        kind = frame["type"]
+        if kind == "watch":
+            await self._watch(frame)
+        elif kind == "unwatch":
+            self._watched.pop(str(frame.get("conversation_id")), None)
+            self._masked.discard(str(frame.get("conversation_id")))
+        elif kind != "hello":  # a hello after the cookie signed in changes nothing
+            return await super().on_frame(frame)
+        return True
 
     async def _watch(self, frame: Dict[str, Any]) -> None:
         conversation_id, after = frame.get("conversation_id"), frame.get("after") or "0-0"
         if not isinstance(conversation_id, str) or not conversation_id or not isinstance(after, str):
-            await self.send({"type": "error", "code": "bad_request", "message": "请求格式不正确"})
+            await self.send_error("bad_request", "请求格式不正确")
             return
         ownership = await get_ownership(self._redis, conversation_id)
         if ownership.agent_id != self._agent.agent_id and not self._agent.is_supervisor:
@@ -197,7 +176,7 @@ class AgentSocket:
             )
             return
         if len(self._watched) >= MAX_WATCHED and conversation_id not in self._watched:
-            await self.send({"type": "error", "code": "too_many_watched", "message": "同时打开的会话太多，请先关闭一些"})
+            await self.send_error("too_many_watched", "同时打开的会话太多，请先关闭一些")
             return
         self._watched[conversation_id] = after if valid_stream_id(after) else "0-0"
         if ownership.agent_id != self._agent.agent_id:

@@ -33,12 +33,11 @@ from handoff.shopper.chat import ChatMessageIn, MessageRefused, receive
 from handoff.shopper_tokens import InvalidShopperToken, verify_subject
 from handoff.tickets.service import TicketService
 from handoff.websockets import (
-    CLOSE_POLICY,
-    CLOSE_TOO_BIG,
     CLOSE_UNAUTHORIZED,
     BadFrame,
+    FrameSocket,
     FrameTooBig,
-    origin_allowed,
+    accept_from_allowed_origin,
     receive_frame,
     run_until_first_ends,
     send_error,
@@ -55,10 +54,8 @@ AGENT_FALLBACK_NAME = "人工客服"
 @router.websocket("/ws/chat")
 async def chat_socket(websocket: WebSocket) -> None:
     settings: HandoffSettings = websocket.app.state.settings
-    if not origin_allowed(websocket, settings):
-        await websocket.close(code=CLOSE_POLICY)
+    if not await accept_from_allowed_origin(websocket, settings):
         return
-    await websocket.accept()
     opened = await _hello(websocket, settings)
     if opened is None:
         return
@@ -89,23 +86,17 @@ async def _hello(websocket: WebSocket, settings: HandoffSettings) -> Optional[tu
     return Shopper(subject=subject, token=token), after if valid_stream_id(after) else "0-0"
 
 
-class ShopperSocket:
+class ShopperSocket(FrameSocket):
     def __init__(self, websocket: WebSocket, shopper: Shopper, after: str) -> None:
         state = websocket.app.state
-        self._websocket = websocket
+        super().__init__(websocket, state.settings)
         self._shopper = shopper
         self._cursor = after
-        self._settings: HandoffSettings = state.settings
         self._feed: ConversationFeed = state.feed
         self._tickets: TicketService = state.ticket_service
         self._agents: AgentStore = state.agent_store
         self._redis = state.redis
         self._gateway = state.gateway
-        self._sending = asyncio.Lock()  # reader and writer share the socket
-
-    async def send(self, frame: Dict[str, Any]) -> None:
-        async with self._sending:
-            await self._websocket.send_json(frame)
 
     async def write(self) -> None:
         """The conversation's lines after the cursor as they come, and its status when it changes."""
@@ -137,23 +128,10 @@ class ShopperSocket:
             status["agent_name"] = agent.display_name if agent else AGENT_FALLBACK_NAME
         return status
 
-    async def read(self) -> None:
-        while True:
-            try:
-                frame = await receive_frame(self._websocket, self._settings)
-            except BadFrame as error:
-                await self.send({"type": "error", "code": "bad_frame", "message": error.message_zh})
-                continue
-            except FrameTooBig:
-                await self._websocket.close(code=CLOSE_TOO_BIG)
-                return
-            if frame["type"] == "ping":
-                await self.send({"type": "pong"})
-            elif frame["type"] == "message":
-                if not await self._message(frame):
-                    return
-            else:
-                await self.send({"type": "error", "code": "unknown_type", "message": "不支持的消息类型"})
+    async def on_frame(self, frame: Dict[str, Any]) -> bool:
+        if frame["type"] == "message":
+            return await self._message(frame)
+        return await super().on_frame(frame)
 
     async def _message(self, frame: Dict[str, Any]) -> bool:
         """Handle one message frame; False when the socket was closed (the token expired)."""
@@ -161,17 +139,17 @@ class ShopperSocket:
         try:
             verify_subject(self._shopper.token, self._settings.shopper_token_secret.get_secret_value())
         except InvalidShopperToken as error:
-            await self.send({"type": "error", "client_id": client_id, "code": error.code, "message": error.message_zh})
+            await self.send_error(error.code, error.message_zh, client_id=client_id)
             await self._websocket.close(code=CLOSE_UNAUTHORIZED)
             return False
         try:
             message = ChatMessageIn.parse_obj(frame)
             reply = await receive(message, self._shopper, self._gateway, self._redis, self._settings)
         except ValidationError:
-            await self.send({"type": "error", "client_id": client_id, "code": "bad_request", "message": "消息格式不正确"})
+            await self.send_error("bad_request", "消息格式不正确", client_id=client_id)
             return True
         except MessageRefused as refused:
-            await self.send({"type": "error", "client_id": client_id, "code": refused.code, "message": refused.message_zh})
+            await self.send_error(refused.code, refused.message_zh, client_id=client_id)
             return True
         await self.send({"type": "ack", "client_id": client_id, "duplicate": reply.duplicate, "owner": reply.owner.value})
         return True
