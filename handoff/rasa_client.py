@@ -46,6 +46,14 @@ class RasaClient:
         """The conversation's current session (HTTP API)."""
         return await self._json("GET", f"/conversations/{conversation_id}/tracker", params=self._params)
 
+    async def status(self) -> Dict[str, Any]:
+        """What Rasa serves now (`model_file`, `model_id`)."""
+        return await self._json("GET", "/status", params=self._params)
+
+    async def replace_model(self, model_file: str, timeout: float = 120.0) -> None:
+        """Load another model file into the running server (PUT /model; returns once it is loaded)."""
+        await self._json("PUT", "/model", json={"model_file": model_file}, params=self._params, timeout=timeout)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -57,6 +65,8 @@ class RasaClient:
             raise RasaUnavailable(f"Rasa at {self._http.base_url} did not answer: {error!r}") from error
         if response.status_code >= 400:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} to {method} {path}")
+        if response.status_code == 204 or not response.content:
+            return {}
         try:
             return response.json()
         except ValueError as error:

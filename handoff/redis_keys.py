@@ -50,3 +50,7 @@ INBOX_OPEN = PREFIX + "inbox:open"
 INBOX_DAILY = PREFIX + "inbox:daily"
 # String: the supervisors' canned replies (快捷短语) as JSON {"replies": [...]}; absent = the defaults in handoff/console/canned_replies.yml.
 CANNED_REPLIES = PREFIX + "canned_replies"
+# Hash: the trainers' retraining job (status running|failed|ready, step, log JSON, candidate, comparison JSON, times).
+RETRAIN_JOB = PREFIX + "retrain:job"
+# String: held while a retraining job runs (one at a time); expires after an hour in case the job died.
+RETRAIN_LOCK = PREFIX + "retrain:lock"

@@ -52,8 +52,14 @@ class HandoffSettings(BaseSettings):
     # item is kept this long after it was last seen.
     inbox_low_confidence: float = 0.6
     inbox_retention_seconds: PositiveInt = 90 * 24 * 3600
-    # Where labelled examples are written (data/nlu/<intent>.yml, data/anger/).
+    # Where labelled examples are written (data/nlu/<intent>.yml, data/anger/) and retraining
+    # reads them; where candidate models, their reports and models/versions.json are kept.
     training_data_dir: Path = PROJECT_ROOT / "data"
+    trainer_models_dir: Path = PROJECT_ROOT / "models"
+    # A candidate goes live only if macro-F1 and anger F1 drop by at most this much, and no
+    # intent's F1 by more than the intent tolerance.
+    retrain_tolerance: float = 0.01
+    retrain_intent_tolerance: float = 0.05
     # This many shopper messages in a row that the NLU did not understand hand off ("stuck").
     fallbacks_before_handoff: PositiveInt = 2
     # Bearer token of internal callers: the action server (and, for now, the agents' console).

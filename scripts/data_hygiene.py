@@ -181,8 +181,9 @@ def fix_alignment(examples: List[Example], rounds: int = 4) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fix", action="store_true", help="add misaligned entity spans to the dictionary")
+    parser.add_argument("--nlu-dir", type=Path, default=NLU_DIR, help="the NLU training data to check (default data/nlu)")
     args = parser.parse_args()
-    examples = load_examples()
+    examples = load_examples(args.nlu_dir)
     if args.fix:
         print(f"dictionary entries written: {fix_alignment(examples)}")
     report = {
@@ -190,7 +191,7 @@ def main() -> int:
         "near-duplicates": near_duplicates(examples),
         "entities off token boundaries": misaligned_entities(examples),
         "dev-split examples also trained on": dev_split_leaks(examples, load_examples(DEV_SPLIT)),
-        "comments inside examples blocks": comments_inside_examples(),
+        "comments inside examples blocks": comments_inside_examples(args.nlu_dir),
     }
     for title, problems in report.items():
         print(f"{title}: {len(problems)}")

@@ -161,11 +161,11 @@ Shouhou is running. Ctrl-C stops everything.
 {demo_store_lines()}
   The HTTP side, for scripts (docs/handoff.md has every route):
     TOKEN=$(.venv/bin/python -m handoff.issue_token u1001)
-    curl -s {handoff}/api/chat/messages -H "Authorization: Bearer $TOKEN" \
+    curl -s {handoff}/api/chat/messages -H "Authorization: Bearer $TOKEN" \\
          -H 'Content-Type: application/json' -d '{{"text": "奶粉打开全是结块的！！你们什么破质量"}}'
     curl -s {handoff}/api/chat/updates -H "Authorization: Bearer $TOKEN"   # the conversation, line by line
   Rasa's HTTP API (token in var/rasa_token unless RASA_TOKEN is set), e.g. parse a message:
-    curl -s "{url}/model/parse?token=$(cat var/rasa_token)" -H 'Content-Type: application/json' \
+    curl -s "{url}/model/parse?token=$(cat var/rasa_token)" -H 'Content-Type: application/json' \\
          -d '{{"text": "等了三天都没人回！！！"}}'
   Chat in the terminal: stop this and run `make shell`
   More agents: REDIS_URL={redis_url} .venv/bin/python -m handoff.cli create-agent <id> --name <显示名>

@@ -1,15 +1,15 @@
 // The agents' console of Shouhou: sign in, the live queue, claimed conversations and their context.
 // Plain ES2020, no framework. Everything the server sends is rendered as text (textContent /
-// createTextNode), never as HTML.
+// createTextNode), never as HTML. The helpers shared with the trainers' page are staff.js's.
 (function () {
   'use strict';
 
-  const SESSION_PATH = '/api/agent/session';
+  const { $, api, el, show, toast, formatTime, formatDateTime, submitSignIn, signOut } = window.ShouhouStaff;
+
   const CLOSE_UNAUTHORIZED = 4401;
   const PING_EVERY_MS = 20000;
   const BACKOFF_FIRST_MS = 500;
   const BACKOFF_MAX_MS = 5000;
-  const TOAST_MS = 4000;
   const RETURN_CLOSE_MS = 5000;
   const WAIT_REFRESH_MS = 5000;
 
@@ -53,40 +53,9 @@
     canned: null,
     colleagues: null,
     intents: null,
-    toastTimer: null,
   };
 
-  const $ = (id) => document.getElementById(id);
-
   // ---------------------------------------------------------------- small helpers
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function show(node, visible) {
-    node.hidden = !visible;
-  }
-
-  function pad(n) {
-    return String(n).padStart(2, '0');
-  }
-
-  function formatTime(unixSeconds) {
-    if (typeof unixSeconds !== 'number' || !isFinite(unixSeconds)) return '';
-    const d = new Date(unixSeconds * 1000);
-    return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  }
-
-  function formatDateTime(unixSeconds) {
-    if (typeof unixSeconds !== 'number' || !isFinite(unixSeconds)) return '';
-    const d = new Date(unixSeconds * 1000);
-    const today = new Date().toDateString() === d.toDateString();
-    return today ? formatTime(unixSeconds) : `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${formatTime(unixSeconds)}`;
-  }
 
   function waitText(createdAt) {
     const minutes = Math.floor((Date.now() / 1000 - createdAt) / 60);
@@ -95,14 +64,6 @@
 
   function reasonZh(reason) {
     return REASON_ZH[reason] || String(reason || '');
-  }
-
-  function toast(message) {
-    const node = $('toast');
-    node.textContent = message;
-    show(node, true);
-    clearTimeout(state.toastTimer);
-    state.toastTimer = setTimeout(() => show(node, false), TOAST_MS);
   }
 
   // Stream ids "ms-seq": is a newer than b?
@@ -114,38 +75,8 @@
 
   // ---------------------------------------------------------------- HTTP
 
-  class ApiError extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
-
-  async function api(method, path, body) {
-    const options = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
-    if (body !== undefined) {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, options);
-    } catch (error) {
-      throw new ApiError(0, 'network', '网络连接失败，请稍后重试');
-    }
-    let data = null;
-    if (response.status !== 204) {
-      try { data = await response.json(); } catch (error) { data = null; }
-    }
-    if (!response.ok) {
-      const detail = data && typeof data.detail === 'object' ? data.detail : null;
-      const message = detail && typeof detail.message === 'string' ? detail.message : `请求失败（${response.status}）`;
-      if (response.status === 401 && path !== SESSION_PATH && state.signedIn) signedOut();
-      throw new ApiError(response.status, detail && detail.code, message);
-    }
-    return data;
-  }
+  // A request refused for want of a session (expired, or signed out elsewhere): back to the form.
+  window.ShouhouStaff.onUnauthorized = () => { if (state.signedIn) signedOut(); };
 
   const ticketPath = (ticketId, rest = '') => `/api/agent/tickets/${encodeURIComponent(ticketId)}${rest}`;
   const conversationPath = (conversationId, rest) =>
@@ -166,35 +97,11 @@
     }
   }
 
-  async function signIn(event) {
-    event.preventDefault();
-    const agentId = $('login-id').value.trim();
-    const password = $('login-password').value;
-    if (!agentId || !password) {
-      $('login-error').textContent = '请输入账号和密码';
-      return;
-    }
-    $('login-submit').disabled = true;
-    $('login-error').textContent = '';
-    try {
-      const data = await api('POST', SESSION_PATH, { agent_id: agentId, password });
-      $('login-password').value = '';
-      setAgent(data.agent);
+  function signIn(event) {
+    return submitSignIn(event, (agent) => {
+      setAgent(agent);
       enterConsole();
-    } catch (error) {
-      $('login-error').textContent = error.message;
-    } finally {
-      $('login-submit').disabled = false;
-    }
-  }
-
-  async function signOut() {
-    try {
-      await api('DELETE', SESSION_PATH);
-      signedOut();
-    } catch (error) {
-      toast(error.message);
-    }
+    });
   }
 
   function enterConsole() {
@@ -1080,13 +987,12 @@
 
   function bindEvents() {
     $('login-form').addEventListener('submit', signIn);
-    $('logout').addEventListener('click', signOut);
+    $('logout').addEventListener('click', () => signOut(signedOut));
     $('reply-send').addEventListener('click', sendReply);
     $('reply-text').addEventListener('keydown', onReplyKey);
     $('note-add').addEventListener('click', addNote);
     $('transfer-button').addEventListener('click', transferTicket);
     $('return-button').addEventListener('click', returnToBot);
-    $('toast').addEventListener('click', () => show($('toast'), false));
     bindCannedEditor();
   }
 

@@ -1,14 +1,15 @@
 // The trainers' page of Shouhou: the review inbox, labelling a message into the training data,
 // "try it" against the live model and the inbox's daily counts.
 // Plain ES2020, no framework. Everything the server sends is rendered as text (textContent /
-// createTextNode / new Option), never as HTML.
+// createTextNode / new Option), never as HTML. The helpers shared with the agents' console are
+// staff.js's.
 (function () {
   'use strict';
 
-  const SESSION_PATH = '/api/agent/session';
+  const { $, api, el, show, toast, formatDateTime, submitSignIn, signOut, TOAST_MS } = window.ShouhouStaff;
+
   const PAGE_SIZE = 50;
   const DAILY_DAYS = 30;
-  const TOAST_MS = 4000;
   const TOAST_LONG_MS = 8000;
   const RANKING_SHOWN = 3;
 
@@ -30,34 +31,9 @@
     lastSelection: null, // the last non-empty selection inside #label-source, in code points
     busy: false,
     parseRequest: 0,
-    toastTimer: null,
   };
 
-  const $ = (id) => document.getElementById(id);
-
   // ---------------------------------------------------------------- small helpers
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function show(node, visible) {
-    node.hidden = !visible;
-  }
-
-  function pad(n) {
-    return String(n).padStart(2, '0');
-  }
-
-  function formatDateTime(unixSeconds) {
-    if (typeof unixSeconds !== 'number' || !isFinite(unixSeconds) || unixSeconds <= 0) return '';
-    const d = new Date(unixSeconds * 1000);
-    const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-    return new Date().toDateString() === d.toDateString() ? time : `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
-  }
 
   function formatConfidence(value) {
     return typeof value === 'number' && isFinite(value) ? value.toFixed(2) : '—';
@@ -70,14 +46,6 @@
     return new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + dayShift).getTime() / 1000;
   }
 
-  function toast(message, ms) {
-    const node = $('toast');
-    node.textContent = message;
-    show(node, true);
-    clearTimeout(state.toastTimer);
-    state.toastTimer = setTimeout(() => show(node, false), ms || TOAST_MS);
-  }
-
   // Offsets: the server counts Python str indices (code points); the DOM counts UTF-16 units.
   // Chinese characters are one unit, an emoji two.
   const codePoints = (text) => Array.from(text);
@@ -87,38 +55,8 @@
 
   // ---------------------------------------------------------------- HTTP
 
-  class ApiError extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
-
-  async function api(method, path, body) {
-    const options = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
-    if (body !== undefined) {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, options);
-    } catch (error) {
-      throw new ApiError(0, 'network', '网络连接失败，请稍后重试');
-    }
-    let data = null;
-    if (response.status !== 204) {
-      try { data = await response.json(); } catch (error) { data = null; }
-    }
-    if (!response.ok) {
-      const detail = data && typeof data.detail === 'object' ? data.detail : null;
-      const message = detail && typeof detail.message === 'string' ? detail.message : `请求失败（${response.status}）`;
-      if (response.status === 401 && path !== SESSION_PATH && state.signedIn) signedOut();
-      throw new ApiError(response.status, detail && detail.code, message);
-    }
-    return data;
-  }
+  // A request refused for want of a session (expired, or signed out elsewhere): back to the form.
+  window.ShouhouStaff.onUnauthorized = () => { if (state.signedIn) signedOut(); };
 
   const itemPath = (key, rest) => `/api/trainer/inbox/${encodeURIComponent(key)}${rest}`;
 
@@ -133,36 +71,15 @@
     }
   }
 
-  async function signIn(event) {
-    event.preventDefault();
-    const agentId = $('login-id').value.trim();
-    const password = $('login-password').value;
-    if (!agentId || !password) {
-      $('login-error').textContent = '请输入账号和密码';
-      return;
-    }
-    $('login-submit').disabled = true;
-    $('login-error').textContent = '';
-    try {
-      const data = await api('POST', SESSION_PATH, { agent_id: agentId, password });
-      $('login-password').value = '';
-      setAgent(data.agent);
-      await enterTrainer(); // the server decides on the role: 403 trainer_required otherwise
-    } catch (error) {
-      $('login-error').textContent = error.message; // the form is still showing
+  // The server decides on the role: GET /api/trainer/meta answers 403 trainer_required to an
+  // account without it, which keeps its sign-out button (the form is still showing).
+  function signIn(event) {
+    return submitSignIn(event, async (agent) => {
+      setAgent(agent);
+      await enterTrainer();
+    }, (error) => {
       if (error.status === 403) show($('logout'), true);
-    } finally {
-      $('login-submit').disabled = false;
-    }
-  }
-
-  async function signOut() {
-    try {
-      await api('DELETE', SESSION_PATH);
-      signedOut();
-    } catch (error) {
-      toast(error.message);
-    }
+    });
   }
 
   // Signed in with a trainer's (or supervisor's) session: GET /api/trainer/meta tells.
@@ -640,7 +557,7 @@
 
   function bindEvents() {
     $('login-form').addEventListener('submit', signIn);
-    $('logout').addEventListener('click', signOut);
+    $('logout').addEventListener('click', () => signOut(signedOut));
     $('filter-apply').addEventListener('click', applyFilters);
     $('inbox-refresh').addEventListener('click', () => { loadInbox(false); loadDaily(); });
     $('inbox-more').addEventListener('click', () => loadInbox(true));
@@ -655,7 +572,6 @@
     $('label-ignore').addEventListener('click', ignoreItem);
     $('label-skip').addEventListener('click', skipItem);
     $('parse-form').addEventListener('submit', parseText);
-    $('toast').addEventListener('click', () => show($('toast'), false));
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
