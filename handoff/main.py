@@ -31,7 +31,7 @@ from handoff.gateway import Gateway
 from handoff.photo_images import PhotoLimits
 from handoff.photos import PhotoStore
 from handoff.rasa_client import RasaClient
-from handoff.review import retraining
+from handoff.review import retraining, stories
 from handoff.review import router as review
 from handoff.review.inbox import ReviewInbox
 from handoff.settings import HandoffSettings, get_settings
@@ -78,6 +78,7 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.include_router(console_live.router)
     app.include_router(review.router)
     app.include_router(retraining.router)
+    app.include_router(stories.router)
     app.include_router(pages.router)
     app.mount("/static", pages.assets(), name="static")
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])

@@ -54,6 +54,16 @@ class RasaClient:
         """Load another model file into the running server (PUT /model; returns once it is loaded)."""
         await self._json("PUT", "/model", json={"model_file": model_file}, params=self._params, timeout=timeout)
 
+    async def story(self, conversation_id: str) -> str:
+        """The conversation as a Rasa story in YAML (GET /conversations/{id}/story)."""
+        try:
+            response = await self._http.get(f"/conversations/{conversation_id}/story", params=self._params)
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa at {self._http.base_url} did not answer: {error!r}") from error
+        if response.status_code >= 400:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} to the story of {conversation_id}")
+        return response.text
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -56,6 +56,8 @@ class HandoffSettings(BaseSettings):
     # reads them; where candidate models, their reports and models/versions.json are kept.
     training_data_dir: Path = PROJECT_ROOT / "data"
     trainer_models_dir: Path = PROJECT_ROOT / "models"
+    # Where "save as test story" writes real conversations (reviewed, then moved into tests/stories/).
+    saved_stories_dir: Path = PROJECT_ROOT / "tests" / "saved_stories"
     # A candidate goes live only if macro-F1 and anger F1 drop by at most this much, and no
     # intent's F1 by more than the intent tolerance.
     retrain_tolerance: float = 0.01

@@ -69,7 +69,11 @@ class Assistant:
 
 
 @contextmanager
-def running_assistant(model: Path, redis_url: str, workdir: Path) -> Iterator[Assistant]:
+def running_assistant(
+    model: Path, redis_url: str, workdir: Path, extra_env: Optional[Dict[str, str]] = None
+) -> Iterator[Assistant]:
+    """The stack on free ports; whatever it writes (the store, photos, saved stories) stays in
+    `workdir`. `extra_env` adds settings (e.g. the trainers' data and models folders)."""
     settings = RunSettings(
         rasa_port=free_port(), action_port=free_port(), handoff_port=free_port(), redis_url=redis_url
     )
@@ -77,7 +81,7 @@ def running_assistant(model: Path, redis_url: str, workdir: Path) -> Iterator[As
     orders = seed(shop_db, store_now())
     env = rasa_cli.environment(
         {**endpoint_environment(redis_url, settings), "SHOP_DB_PATH": str(shop_db), "PHOTO_DIR": str(workdir / "photos"),
-         "RASA_TOKEN": TOKEN}
+         "SAVED_STORIES_DIR": str(workdir / "saved_stories"), "RASA_TOKEN": TOKEN, **(extra_env or {})}
     )
     assistant = Assistant(settings.rasa_url, settings.handoff_url, orders, env=env)
     for service in (

@@ -4,11 +4,13 @@ decides who answers (tests/test_handoff/test_gateway.py has its pure rules)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import httpx
 import pytest
 import redis
+import yaml
 from redis.asyncio import Redis
 
 from handoff.agents import AgentStore
@@ -195,3 +197,20 @@ def test_with_the_action_server_down_a_complaint_still_reaches_the_human_queue(a
     assert ticket["ticket"]["transcript"][0]["text"] == "我要投诉！你们这是欺诈，我要打12315"
     state = tracker(assistant, "guest:no-actions-1")
     assert state["slots"]["handoff_ticket_id"] == owner["ticket_id"], "the bot knows the ticket once it is back"
+
+
+def test_a_real_conversation_is_saved_as_a_rasa_test_story(assistant, tmp_path):
+    token = issue_shopper_token("u1003", DEV_SHOPPER_TOKEN_SECRET, ttl_seconds=3600)
+    write(assistant, token, "项链戴了一个月不喜欢了想退")
+    staff = sign_in_agent(assistant)
+    url = f"{assistant.handoff_url}/api/staff/conversations/u1003/test-story"
+    saved = httpx.post(url, json={"name": "necklace_changed_mind"}, headers=staff, timeout=30)
+    assert saved.status_code == 201, saved.text
+    path = Path(assistant.env["SAVED_STORIES_DIR"]) / "test_necklace_changed_mind.yml"
+    story = yaml.safe_load(path.read_text(encoding="utf-8"))["stories"][0]
+    assert story["story"] == "necklace_changed_mind"
+    turns = [step for step in story["steps"] if "intent" in step or "action" in step]
+    assert turns[:3] == [{"intent": "changed_mind", "user": "项链戴了一个月不喜欢了想退"},
+                         {"action": "utter_changed_mind"}, {"action": "action_start_after_sales"}]
+    assert httpx.post(url, json={"name": "necklace_changed_mind"}, headers=staff).status_code == 409
+    assert httpx.post(url, json={"name": "Bad Name!"}, headers=staff).status_code == 422
