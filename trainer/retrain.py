@@ -50,7 +50,9 @@ class JobRecord:
 
     def start(self) -> None:
         self._redis.delete(self._key)
-        self._redis.hset(self._key, mapping={"status": "running", "step": "", "log": "[]", "started_at": time.time()})
+        self._redis.hset(self._key, mapping={
+            "status": "running", "step": "", "log": "[]", "started_at": time.time(), "pid": os.getpid(),
+        })
 
     def step(self, name: str, line: str) -> None:
         self._redis.hset(self._key, "step", name)
@@ -90,7 +92,8 @@ def run(job: JobRecord, options: Options) -> None:
     after, before = evaluate(candidate), evaluate(options.live_model)
     job.step("compare", "对比各意图的 F1…")
     comparison = compare(before, after, options.tolerance, options.intent_tolerance)
-    record_version(candidate, after)
+    record_version(options.models_dir, options.live_model, before, serving=True)
+    record_version(options.models_dir, candidate, after)
     verdict = "可以上线" if comparison.may_go_live else "有退步，不能上线：" + "；".join(comparison.regressions)
     job.say(f"macro-F1 {before['macro_f1']:.3f} → {after['macro_f1']:.3f}，情绪 F1 {before['anger_f1']:.3f} → "
             f"{after['anger_f1']:.3f}。{verdict}")

@@ -117,13 +117,27 @@ def read_versions(models_dir: Path = MODELS_DIR) -> Dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def record_version(model: Path, summary: Dict) -> Dict:
-    """Add a trained model to the list of its folder (once)."""
-    versions = read_versions(model.parent)
+def record_version(models_dir: Path, model: Path, summary: Dict, serving: bool = False) -> Dict:
+    """Add a model (with where it is) to the list (once). `serving`: it is the model Rasa serves
+    now, never recorded before: it enters the history too, so there is always a way back to it."""
+    versions = read_versions(models_dir)
     if not any(v["model"] == model.name for v in versions["versions"]):
-        versions["versions"].append({"model": model.name, "trained_at": time.time(), "summary": summary})
-    _write(versions, versions_file(model.parent))
+        versions["versions"].append(
+            {"model": model.name, "path": str(model), "trained_at": model.stat().st_mtime, "summary": summary}
+        )
+    if serving and not versions["history"]:
+        versions["live"] = model.name
+        versions["history"].append({"model": model.name, "by": "—", "at": time.time()})
+    _write(versions, versions_file(models_dir))
     return versions
+
+
+def model_path_of(models_dir: Path, model_name: str) -> Optional[Path]:
+    """Where a recorded version is (it may live outside the folder: the model served at first)."""
+    for version in read_versions(models_dir)["versions"]:
+        if version["model"] == model_name and version.get("path"):
+            return Path(version["path"])
+    return None
 
 
 def record_live(models_dir: Path, model_name: str, by: str) -> Dict:

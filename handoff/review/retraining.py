@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
@@ -30,7 +31,7 @@ from handoff.deps import CurrentTrainer, RasaDep, RedisDep, SettingsDep
 from handoff.errors import api_error
 from handoff.rasa_client import RasaUnavailable
 from handoff.settings import PROJECT_ROOT, HandoffSettings
-from trainer.versions import read_versions, record_live, report_dir
+from trainer.versions import model_path_of, read_versions, record_live, report_dir
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,13 @@ async def start_retraining(
     body: RetrainIn, trainer: CurrentTrainer, redis: RedisDep, rasa: RasaDep, settings: SettingsDep
 ) -> Dict:
     live = await _live_model(rasa, settings)
+    await _forget_a_dead_job(redis)
     if not await redis.set(redis_keys.RETRAIN_LOCK, trainer.agent_id, nx=True, ex=LOCK_SECONDS):
         raise api_error(409, "retraining_running", "已经有一次训练在进行，请等它完成")
+    # The page reads the new job from now on, not the last one's result.
+    await redis.delete(redis_keys.RETRAIN_JOB)
+    await redis.hset(redis_keys.RETRAIN_JOB, mapping={"status": "running", "step": "", "log": "[]",
+                                                      "started_at": time.time()})
     command = [
         sys.executable, "-m", "trainer.retrain", "--live-model", live,
         "--data-dir", str(settings.training_data_dir), "--models-dir", str(settings.trainer_models_dir),
@@ -110,8 +116,8 @@ async def activate(
     except RasaUnavailable as error:
         raise api_error(503, "bot_unavailable", "线上机器人暂时无法加载新模型，请稍后重试") from error
     record_live(settings.trainer_models_dir, path.name, trainer.agent_id)
-    logger.info("%s put %s live", trainer.agent_id, model)
-    return {"serving": model}
+    logger.info("%s put %s live", trainer.agent_id, path.name)
+    return {"serving": path.name}
 
 
 @router.get("/api/trainer/models/{model}/reports/{file_name}")
@@ -121,6 +127,26 @@ async def report_file(model: str, file_name: str, trainer: CurrentTrainer, setti
     if file_name not in REPORT_FILES or not path.is_file():
         raise api_error(404, "report_not_found", "这个模型还没有这份报告")
     return FileResponse(path)
+
+
+async def _forget_a_dead_job(redis: RedisDep) -> None:
+    """A job process that died (killed, the machine restarted) leaves its lock: free it."""
+    pid = await redis.hget(redis_keys.RETRAIN_JOB, "pid")
+    status = await redis.hget(redis_keys.RETRAIN_JOB, "status")
+    if pid is None or _text(status or b"") != "running" or _alive(int(pid)):
+        return
+    await redis.hset(redis_keys.RETRAIN_JOB, mapping={"status": "failed", "error": "训练进程意外退出"})
+    await redis.delete(redis_keys.RETRAIN_LOCK)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def _live_model(rasa: RasaDep, settings: HandoffSettings) -> str:
@@ -133,10 +159,13 @@ async def _live_model(rasa: RasaDep, settings: HandoffSettings) -> str:
 
 
 def _model_file(settings: HandoffSettings, model: str) -> Path:
-    """A model in the models folder, by its name (with or without .tar.gz); 404 otherwise."""
+    """A model by its name (with or without .tar.gz): a recorded version, or one in the models
+    folder; 404 otherwise."""
     name = model if model.endswith(".tar.gz") else f"{model}.tar.gz"
-    path = settings.trainer_models_dir / name
-    if "/" in model or ".." in model or not name.startswith("shouhou-") or not path.is_file():
+    if "/" in model or ".." in model or not name.startswith("shouhou-"):
+        raise api_error(404, "model_not_found", "找不到这个模型")
+    path = model_path_of(settings.trainer_models_dir, name) or settings.trainer_models_dir / name
+    if not path.is_file():
         raise api_error(404, "model_not_found", "找不到这个模型")
     return path
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.versions import compare, read_versions, record_live, record_version
+from trainer.versions import compare, model_path_of, read_versions, record_live, record_version
 
 
 def summary(model: str, macro: float, anger: float, **per_intent: float) -> dict:
@@ -37,10 +37,17 @@ def test_within_the_tolerance_is_not_a_regression():
 
 def test_versions_are_recorded_once_and_the_live_one_with_its_history(tmp_path):
     assert read_versions(tmp_path) == {"live": None, "versions": [], "history": []}
+    first = tmp_path / "elsewhere" / "shouhou-first.tar.gz"
+    first.parent.mkdir()
+    first.write_bytes(b"model")
     model = tmp_path / "shouhou-abc.tar.gz"
-    record_version(model, {"macro_f1": 0.9})
-    record_version(model, {"macro_f1": 0.9})
+    model.write_bytes(b"model")
+    record_version(tmp_path, first, {"macro_f1": 0.95}, serving=True)  # served before any retraining
+    record_version(tmp_path, model, {"macro_f1": 0.9})
+    record_version(tmp_path, model, {"macro_f1": 0.9})
     record_live(tmp_path, "shouhou-abc.tar.gz", "trainer.zhao")
     versions = read_versions(tmp_path)
-    assert [v["model"] for v in versions["versions"]] == ["shouhou-abc.tar.gz"]
-    assert versions["live"] == "shouhou-abc.tar.gz" and versions["history"][0]["by"] == "trainer.zhao"
+    assert [v["model"] for v in versions["versions"]] == ["shouhou-first.tar.gz", "shouhou-abc.tar.gz"]
+    assert [h["model"] for h in versions["history"]] == ["shouhou-first.tar.gz", "shouhou-abc.tar.gz"]
+    assert versions["live"] == "shouhou-abc.tar.gz" and versions["history"][1]["by"] == "trainer.zhao"
+    assert model_path_of(tmp_path, "shouhou-first.tar.gz") == first, "the way back to the first model"
