@@ -155,7 +155,14 @@ async def _live_model(rasa: RasaDep, settings: HandoffSettings) -> str:
     except RasaUnavailable as error:
         raise api_error(503, "bot_unavailable", "线上机器人暂时连不上，请稍后再试") from error
     model_file = Path(status.get("model_file") or "")
-    return str(model_file if model_file.is_absolute() else PROJECT_ROOT / model_file)
+    if model_file.is_absolute():
+        return str(model_file)
+    # Rasa names the file only: a recorded version, the trainers' models folder, or the project's.
+    for candidate in (model_path_of(settings.trainer_models_dir, model_file.name),
+                      settings.trainer_models_dir / model_file.name, PROJECT_ROOT / "models" / model_file.name):
+        if candidate is not None and candidate.is_file():
+            return str(candidate)
+    raise api_error(409, "live_model_unknown", f"找不到线上模型 {model_file.name} 的文件，无法对比")
 
 
 def _model_file(settings: HandoffSettings, model: str) -> Path:
