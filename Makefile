@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run shell test browser eval validate bench bench-conversation bench-handoff seed add-example add-anger compare lint lock clean
+.PHONY: help setup train run shell test browser retrain eval validate bench bench-conversation bench-handoff seed add-example add-anger compare lint lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ bench-conversation: train ## end-to-end latency through the REST webhook, 1/10/5
 
 bench-handoff: train ## angry shoppers reach agents: ticket visible, agent->shopper delivery, lost/doubled (bench/results/handoff.json)
 	@$(PY) -m scripts.run --redis-only -- $(PY) -m bench.handoff
+
+retrain: setup ## validate, train a candidate, compare it with the live model on the dev split [EPOCHS=10] (the trainer page's job; go live in the page)
+	@$(PY) -m scripts.run --redis-only -- $(PY) -m trainer.retrain $(if $(EPOCHS),--epochs $(EPOCHS))
 
 seed: setup ## reseed the demo store (var/shop.db) and list its story orders
 	@$(PY) -m actions.shop.seed --force

@@ -1,5 +1,6 @@
-"""The demo sign-ins `make run` prints: an agent and a supervisor of the console, and a signed-in
-shopper's chat link, so a new user can play the angry-shopper story in two browser windows.
+"""The demo sign-ins `make run` prints: an agent and a supervisor of the console, a trainer of the
+trainers' page, and a signed-in shopper's chat link, so a new user can play the angry-shopper
+story in two browser windows and fix a misunderstood message.
 
 The demo password is made once (var/demo_password, readable by the owner only) and set again on
 every start, so it always works whatever Redis holds. Real accounts are made with
@@ -22,6 +23,7 @@ from handoff.shopper_tokens import issue_shopper_token
 DEMO_AGENTS: List[Tuple[str, str, Role]] = [
     ("kefu.demo", "客服小演", Role.agent),
     ("zhuguan.demo", "主管老演", Role.supervisor),
+    ("xunlian.demo", "训练师小演", Role.trainer),
 ]
 DEMO_SHOPPER = "u1001"  # the caked milk powder story (docs/demo-store.md)
 DEMO_TOKEN_TTL_SECONDS = 12 * 3600

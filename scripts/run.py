@@ -151,11 +151,13 @@ Shouhou is running. Ctrl-C stops everything.
   Shopper's chat page (what the store's app opens), as the signed-in shopper {DEMO_SHOPPER}:
     {demo_chat_link(handoff)}
   As a guest (the bot checks the order number and the phone): {handoff}/chat
-  Agents' console: {handoff}/console   sign in as
+  Agents' console: {handoff}/console   and the trainers' page: {handoff}/trainer   sign in as
 {agents}
   The story to play in two windows: in the chat write 我买的奶粉打开全是结块的, pick 退款, send a
   photo, then 你们什么破质量！！！气死我了 -> the ticket appears in the console; claim it, answer,
   then 交回机器人 and write 退款一般几天到账 in the chat.
+  To fix a message the bot does not understand: write 买的锅底是凹的 in the chat; in the trainers'
+  page label it report_broken, then 模型 -> 重新训练 -> 上线新模型; the chat then understands it.
 
   Demo store (var/shop.db; phones and stories in docs/demo-store.md):
 {demo_store_lines()}

@@ -1,7 +1,7 @@
 """The retraining job: validate the data, train a candidate, evaluate it and the live model on the
 dev split, compare them. The trainers' page starts it (one at a time); it can also run by hand:
 
-    python -m trainer.retrain --live-model models/shouhou-<fp>.tar.gz [--data-dir data] [--models-dir models]
+    python -m trainer.retrain [--live-model models/shouhou-<fp>.tar.gz] [--data-dir data] [--models-dir models]
                               [--epochs 5] [--tolerance 0.01] [--intent-tolerance 0.05]
 
 Trains on the NLU, rules and anger data of `--data-dir` (the folder the trainers' labels are
@@ -29,7 +29,16 @@ import redis
 from handoff import redis_keys
 from scripts import rasa_cli
 from scripts.settings import PROJECT_ROOT
-from trainer.versions import INTENT_TOLERANCE, MODELS_DIR, TOLERANCE, compare, evaluate, record_version
+from trainer.versions import (
+    INTENT_TOLERANCE,
+    MODELS_DIR,
+    TOLERANCE,
+    compare,
+    evaluate,
+    model_path_of,
+    read_versions,
+    record_version,
+)
 
 WORK_DIR = PROJECT_ROOT / "var" / "trainer"
 DIET_EPOCHS = re.compile(r"^(\s*epochs:\s*)\d+", re.MULTILINE)
@@ -119,6 +128,16 @@ def train_candidate(options: Options, folders: List[str]) -> Path:
     return target
 
 
+def live_model_of(models_dir: Path) -> Optional[Path]:
+    """The version recorded live, else the newest model of the folder."""
+    recorded = read_versions(models_dir).get("live")
+    path = model_path_of(models_dir, recorded) if recorded else None
+    if path is not None and path.is_file():
+        return path
+    models = sorted(models_dir.glob("shouhou-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
 def _check(*command: str) -> None:
     result = subprocess.run(list(command), cwd=PROJECT_ROOT, env=rasa_cli.environment(), capture_output=True, text=True)
     if result.returncode != 0:
@@ -128,14 +147,18 @@ def _check(*command: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--live-model", type=Path, required=True, help="the model Rasa serves now")
+    parser.add_argument("--live-model", type=Path, default=None,
+                        help="the model Rasa serves now (default: the one recorded live, else the newest)")
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "data")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--epochs", type=int, default=None, help="DIET epochs for the candidate (default: config.yml)")
     parser.add_argument("--tolerance", type=float, default=TOLERANCE)
     parser.add_argument("--intent-tolerance", type=float, default=INTENT_TOLERANCE)
     args = parser.parse_args(argv)
-    options = Options(args.live_model.resolve(), args.data_dir.resolve(), args.models_dir.resolve(), args.epochs,
+    live = args.live_model or live_model_of(args.models_dir)
+    if live is None:
+        parser.error("no model in the models folder: run `make train` first")
+    options = Options(live.resolve(), args.data_dir.resolve(), args.models_dir.resolve(), args.epochs,
                       args.tolerance, args.intent_tolerance)
     job = JobRecord(redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")))
     job.start()
