@@ -994,6 +994,10 @@
     $('transfer-button').addEventListener('click', transferTicket);
     $('return-button').addEventListener('click', returnToBot);
     bindCannedEditor();
+    window.ShouhouStaff.storySaver($('story-name'), $('story-save'), () => {
+      const entry = selectedEntry();
+      return entry && entry.conversationId;
+    });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

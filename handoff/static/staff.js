@@ -146,6 +146,33 @@
     }
   }
 
+  // "保存为测试故事": a small form (an input for the name and a button) that saves the conversation
+  // `conversationId()` names as a Rasa test story (handoff/review/stories.py).
+  const STORY_NAME = /^[a-z0-9][a-z0-9_-]{0,60}$/;
+
+  function storySaver(input, button, conversationId) {
+    button.addEventListener('click', async () => {
+      const name = input.value.trim();
+      const conversation = conversationId();
+      if (!conversation) return;
+      if (!STORY_NAME.test(name)) {
+        toast('测试故事的名字只能用小写字母、数字、下划线和连字符，例如 milk_powder_angry');
+        input.focus();
+        return;
+      }
+      button.disabled = true;
+      try {
+        const saved = await api('POST', `/api/staff/conversations/${encodeURIComponent(conversation)}/test-story`, { name });
+        input.value = '';
+        toast(`已保存为测试故事：${saved.path}`);
+      } catch (error) {
+        toast(error.message);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
   // Sealed: a page may set onUnauthorized, but a misspelt name throws instead of doing nothing.
   const staff = Object.seal({
     SESSION_PATH,
@@ -160,6 +187,7 @@
     api,
     submitSignIn,
     signOut,
+    storySaver,
     onUnauthorized: null, // () => void, set by the page
   });
 

@@ -1107,6 +1107,10 @@
   // ---------------------------------------------------------------- wiring
 
   function bindEvents() {
+    window.ShouhouStaff.storySaver($('story-name'), $('story-save'), () => {
+      const item = selectedItem();
+      return item && item.conversation_id;
+    });
     $('login-form').addEventListener('submit', signIn);
     $('logout').addEventListener('click', () => signOut(signedOut));
     $('filter-apply').addEventListener('click', applyFilters);

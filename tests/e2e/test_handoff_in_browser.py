@@ -109,6 +109,11 @@ def test_an_angry_shopper_reaches_an_agent_and_comes_back_to_the_bot(assistant, 
     assert no_alert(console) and no_alert(chat)
     for page in (console, chat):
         assert not page.find_elements(By.CSS_SELECTOR, "#messages img[src='x']"), "markup from a message was rendered"
+    console.find_element(By.ID, "story-name").send_keys("milk_powder_angry")
+    console.find_element(By.ID, "story-save").click()
+    wait_for(console, lambda d: "已保存为测试故事" in d.find_element(By.ID, "toast").text, "the story saved")
+    saved = Path(assistant.env["SAVED_STORIES_DIR"]) / "test_milk_powder_angry.yml"
+    assert "user: 好的，谢谢" in saved.read_text(encoding="utf-8"), "a Rasa story of this very conversation"
     screenshot(console, "3-console-conversation")
     screenshot(chat, "4-chat-with-the-agent")
 
