@@ -11,7 +11,6 @@ from typing import Callable, Iterator, List
 
 import pytest
 import redis
-from redis.asyncio import Redis
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
@@ -21,14 +20,13 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from handoff.agents import AgentStore, Role
 from scripts.settings import PROJECT_ROOT
 from scripts.stack import Assistant, running_assistant
+from tests.test_handoff.conftest import create_agents
 
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver")
 SCREENSHOTS = PROJECT_ROOT / "reports" / "e2e"
-AGENT_PASSWORD = "e2e-password-123"
 WAIT_SECONDS = 30
 
 
@@ -37,21 +35,10 @@ def assistant(trained_model, redis_url, tmp_path_factory) -> Iterator[Assistant]
     redis.Redis.from_url(redis_url).flushdb()
     try:
         with running_assistant(trained_model, redis_url, tmp_path_factory.mktemp("e2e")) as running:
-            asyncio.run(_create_agents(redis_url))
+            asyncio.run(create_agents(redis_url))
             yield running
     finally:
         redis.Redis.from_url(redis_url).flushdb()
-
-
-async def _create_agents(redis_url: str) -> None:
-    client = Redis.from_url(redis_url)
-    try:
-        store = AgentStore(client)
-        await store.create("kefu.wang", "客服小王", AGENT_PASSWORD)
-        await store.create("kefu.li", "客服小李", AGENT_PASSWORD)
-        await store.create("zhuguan", "主管老张", AGENT_PASSWORD, Role.supervisor)
-    finally:
-        await client.close()
 
 
 def _options(width: int, height: int) -> webdriver.ChromeOptions:

@@ -15,7 +15,8 @@ from handoff.settings import DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_shopper_token
 from scripts.run import stop
 from scripts.stack import TOKEN
-from tests.e2e.conftest import AGENT_PASSWORD, lines, no_alert, screenshot, script_errors, wait_for, wait_for_line
+from tests.e2e.conftest import lines, no_alert, screenshot, script_errors, wait_for, wait_for_line
+from tests.test_handoff.conftest import AGENT_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.server]
 

@@ -11,16 +11,15 @@ from typing import Iterator, Tuple
 import httpx
 import pytest
 import redis
-from redis.asyncio import Redis
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
-from handoff.agents import AgentStore, Role
 from handoff.settings import DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_guest_token
 from scripts.settings import PROJECT_ROOT
 from scripts.stack import TOKEN, Assistant, running_assistant
-from tests.e2e.conftest import AGENT_PASSWORD, screenshot, wait_for
+from tests.e2e.conftest import screenshot, wait_for
+from tests.test_handoff.conftest import AGENT_PASSWORD, create_agents
 
 pytestmark = [pytest.mark.e2e, pytest.mark.server]
 
@@ -42,18 +41,10 @@ def trainer_stack(trained_model, redis_url, tmp_path_factory) -> Iterator[Tuple[
     redis.Redis.from_url(redis_url).flushdb()
     try:
         with running_assistant(trained_model, redis_url, work, settings) as assistant:
-            asyncio.run(_create_trainer(redis_url))
+            asyncio.run(create_agents(redis_url))
             yield assistant, data, models
     finally:
         redis.Redis.from_url(redis_url).flushdb()
-
-
-async def _create_trainer(redis_url: str) -> None:
-    client = Redis.from_url(redis_url)
-    try:
-        await AgentStore(client).create("xunlian.zhao", "训练师小赵", AGENT_PASSWORD, Role.trainer)
-    finally:
-        await client.close()
 
 
 def parse(assistant: Assistant, text: str) -> dict:

@@ -85,20 +85,22 @@ AGENT_PASSWORD = "correct-horse-battery"
 
 
 async def create_agents(redis_url: str) -> None:
-    """Two agents and a supervisor, as `python -m handoff.cli create-agent` would make them."""
+    """Two agents, a supervisor and a trainer, as `python -m handoff.cli create-agent` would make them."""
     client = Redis.from_url(redis_url)
     try:
         store = AgentStore(client)
         await store.create("kefu.wang", "客服小王", AGENT_PASSWORD)
         await store.create("kefu.li", "客服小李", AGENT_PASSWORD)
         await store.create("zhuguan", "主管老张", AGENT_PASSWORD, Role.supervisor)
+        await store.create("xunlian.zhao", "训练师小赵", AGENT_PASSWORD, Role.trainer)
     finally:
         await client.close()
 
 
 @pytest.fixture()
 def console_client(settings: HandoffSettings, redis_client, redis_url: str) -> Iterator[TestClient]:
-    """The real app with those agents; Rasa is not running (its address answers nothing)."""
+    """The real app with those accounts; Rasa is not running (its address answers nothing). Routes
+    read the settings at each request, so a test may still change them (e.g. a data folder)."""
     settings.rasa_url = "http://127.0.0.1:9"
     asyncio.run(create_agents(redis_url))
     with TestClient(create_app(settings)) as test_client:

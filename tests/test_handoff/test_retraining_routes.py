@@ -3,20 +3,15 @@ here; a real retraining, from labelling to the new model live, is the browser te
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from redis.asyncio import Redis
 
 from handoff import redis_keys
-from handoff.agents import AgentStore, Role
-from handoff.main import create_app
 from handoff.settings import HandoffSettings
-from tests.test_handoff.conftest import AGENT_PASSWORD, create_agents, sign_in
+from tests.test_handoff.conftest import sign_in
 
 
 @pytest.fixture()
@@ -29,21 +24,9 @@ def models_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def client(settings: HandoffSettings, redis_client, redis_url: str, models_dir: Path) -> Iterator[TestClient]:
-    settings.rasa_url = "http://127.0.0.1:9"
+def client(console_client: TestClient, settings: HandoffSettings, models_dir: Path) -> TestClient:
     settings.trainer_models_dir = models_dir
-
-    async def accounts() -> None:
-        await create_agents(redis_url)
-        redis = Redis.from_url(redis_url)
-        try:
-            await AgentStore(redis).create("xunlian.zhao", "训练师小赵", AGENT_PASSWORD, Role.trainer)
-        finally:
-            await redis.close()
-
-    asyncio.run(accounts())
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+    return console_client
 
 
 def job(redis_client, **fields) -> None:

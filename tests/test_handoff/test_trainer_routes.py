@@ -6,17 +6,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from handoff.agents import AgentStore, Role
-from handoff.main import create_app
 from handoff.review.inbox import Reason, ReviewInbox
 from handoff.settings import HandoffSettings
-from tests.test_handoff.conftest import AGENT_PASSWORD, create_agents, sign_in
+from tests.test_handoff.conftest import sign_in
 
 PROJECT_DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -29,21 +26,9 @@ def data_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def client(settings: HandoffSettings, redis_client, redis_url: str, data_copy: Path) -> Iterator[TestClient]:
-    settings.rasa_url = "http://127.0.0.1:9"
+def client(console_client: TestClient, settings: HandoffSettings, data_copy: Path) -> TestClient:
     settings.training_data_dir = data_copy
-
-    async def accounts() -> None:
-        await create_agents(redis_url)
-        redis = Redis.from_url(redis_url)
-        try:
-            await AgentStore(redis).create("xunlian.zhao", "训练师小赵", AGENT_PASSWORD, Role.trainer)
-        finally:
-            await redis.close()
-
-    asyncio.run(accounts())
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+    return console_client
 
 
 def observe(redis_url: str, text: str, **kwargs) -> str:
