@@ -138,10 +138,6 @@ def reason_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings) -> O
     return None
 
 
-def calls_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings) -> bool:
-    return reason_for_a_person(tracker, settings) is not None
-
-
 def anger_calls_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings) -> bool:
     angers = shopper_anger(tracker)
     if not angers:
@@ -178,12 +174,17 @@ class ConversationTurns:
         return len(self._locks)
 
 
-def parse_of(tracker: Dict[str, Any], message_id: str) -> Dict[str, Any]:
-    """What the NLU made of the shopper message the gateway tagged with `message_id` ({} if absent)."""
+def tagged_message(tracker: Dict[str, Any], message_id: str) -> Optional[Dict[str, Any]]:
+    """The shopper message (user event) the gateway tagged with `message_id`, if Rasa recorded it."""
     for event in reversed(tracker.get("events") or []):
         if event.get("event") == "user" and (event.get("metadata") or {}).get(MESSAGE_ID_KEY) == message_id:
-            return event.get("parse_data") or {}
-    return {}
+            return event
+    return None
+
+
+def parse_of(tracker: Dict[str, Any], message_id: str) -> Dict[str, Any]:
+    """What the NLU made of the tagged message ({} if absent)."""
+    return (tagged_message(tracker, message_id) or {}).get("parse_data") or {}
 
 
 def review_reason(parse: Dict[str, Any], handed_off: bool, low_confidence: float) -> Optional[ReviewReason]:
@@ -200,10 +201,7 @@ def review_reason(parse: Dict[str, Any], handed_off: bool, low_confidence: float
 
 def received(tracker: Dict[str, Any], message_id: str) -> bool:
     """Rasa recorded the shopper message the gateway tagged with `message_id`."""
-    return any(
-        event.get("event") == "user" and (event.get("metadata") or {}).get(MESSAGE_ID_KEY) == message_id
-        for event in reversed(tracker.get("events") or [])
-    )
+    return tagged_message(tracker, message_id) is not None
 
 
 def valid_client_id(value: str) -> bool:

@@ -14,12 +14,13 @@ from handoff.gateway import (
     EmptyMessage,
     anger_calls_for_a_person,
     as_free_text,
-    calls_for_a_person,
     is_rising,
+    reason_for_a_person,
     received,
 )
 from handoff.main import create_app
 from handoff.settings import HandoffSettings
+from handoff.tickets.models import HandoffReason
 from tests.test_handoff.conftest import bearer
 
 
@@ -140,4 +141,4 @@ def intents(*names):
     ],
 )
 def test_two_messages_in_a_row_not_understood_call_for_a_person(settings, names, hands_off):
-    assert calls_for_a_person(intents(*names), settings) is hands_off
+    assert (reason_for_a_person(intents(*names), settings) == HandoffReason.stuck) is hands_off
