@@ -28,6 +28,7 @@ ALLOWED_CLOCK_SKEW_SECONDS = 60
 MESSAGE_EXPIRED = "登录已过期，请重新打开聊天"
 MESSAGE_INVALID = "身份校验失败，请重新打开聊天"
 MESSAGE_NOT_A_SHOPPER = "请先登录后再查看订单"
+GUEST_CODE = "guest_token"  # a valid guest's token where a shopper's is required
 MESSAGE_NOT_A_GUEST = "身份校验失败，请刷新页面后重试"
 
 
@@ -65,7 +66,7 @@ def verify_shopper_token(token: str, secret: str, now: Optional[datetime] = None
     """The shopper id of a valid shopper token; guest tokens are refused."""
     subject = verify_subject(token, secret, now)
     if is_guest(subject):
-        raise InvalidShopperToken("guest token where a shopper token is required", MESSAGE_NOT_A_SHOPPER)
+        raise InvalidShopperToken("guest token where a shopper token is required", MESSAGE_NOT_A_SHOPPER, code=GUEST_CODE)
     return subject
 
 

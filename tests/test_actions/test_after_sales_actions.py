@@ -14,7 +14,7 @@ from actions.refund_status import ActionRefundStatus, ValidateRefundStatusForm
 from actions.session import ActionSessionStart
 from actions.shop.models import CaseStatus
 from handoff.settings import DEV_SERVICE_TOKEN, DEV_SHOPPER_TOKEN_SECRET
-from handoff.shopper_tokens import issue_shopper_token
+from handoff.shopper_tokens import issue_guest_token, issue_shopper_token
 from tests.factories import make_tracker
 
 
@@ -206,6 +206,9 @@ async def test_session_start_believes_only_a_valid_token(store, run, token):
     expired = issue_shopper_token("u1001", DEV_SHOPPER_TOKEN_SECRET, ttl_seconds=600, now=an_hour_ago)
     late = await run(ActionSessionStart(), make_tracker(slots={"session_started_metadata": {"shopper_token": expired}}))
     assert late.slots["shopper_id"] is None and "过期" in late.text
+    guest = issue_guest_token("page-guest", DEV_SHOPPER_TOKEN_SECRET, ttl_seconds=600)
+    welcomed = await run(ActionSessionStart(), make_tracker(slots={"session_started_metadata": {"shopper_token": guest}}))
+    assert welcomed.slots["shopper_id"] is None and welcomed.text == "", "a guest of the chat page is not scolded"
 
 
 async def test_coming_back_to_an_unfinished_request_offers_to_go_on(store, run):
