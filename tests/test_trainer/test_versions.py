@@ -51,3 +51,11 @@ def test_versions_are_recorded_once_and_the_live_one_with_its_history(tmp_path):
     assert [h["model"] for h in versions["history"]] == ["shouhou-first.tar.gz", "shouhou-abc.tar.gz"]
     assert versions["live"] == "shouhou-abc.tar.gz" and versions["history"][1]["by"] == "trainer.zhao"
     assert model_path_of(tmp_path, "shouhou-first.tar.gz") == first, "the way back to the first model"
+
+
+def test_an_intent_with_few_dev_messages_may_lose_one_of_them():
+    before = {**summary("old", 0.96, 0.95, affirm=0.857, report_broken=0.98), "per_intent_support": {"affirm": 7, "report_broken": 60}}
+    noisy = summary("new", 0.957, 0.95, affirm=0.769, report_broken=0.98)  # one affirm message of 7 flipped
+    assert compare(before, noisy).may_go_live
+    worse = summary("new", 0.957, 0.95, affirm=0.857, report_broken=0.90)  # a big intent losing 5 of 60
+    assert not compare(before, worse).may_go_live
