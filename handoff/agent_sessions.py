@@ -19,9 +19,8 @@ from typing import Optional
 import jwt
 
 from handoff.agents import Agent, Role, is_agent_id
-from handoff.token_times import is_int_claim, unix_seconds
+from handoff.token_times import ALGORITHM, TokenRefused, decode_hs256, is_int_claim, unix_seconds
 
-ALGORITHM = "HS256"
 SESSION_TYPE = "agent_session"
 # The type first, so that a token of another kind is refused as such.
 REQUIRED_CLAIMS = ("typ", "sub", "role", "name", "iat", "exp")
@@ -79,17 +78,10 @@ def verify_session(token: str, secret: str, now: Optional[datetime] = None) -> S
 
 def _decode(token: str, secret: str) -> dict:
     """Signature, algorithm and claim presence; times are checked by _check_times with our clock."""
-    options = {"require": list(REQUIRED_CLAIMS), "verify_exp": False, "verify_iat": False, "verify_nbf": False}
     try:
-        return jwt.decode(token, secret, algorithms=[ALGORITHM], options=options)
-    except jwt.InvalidAlgorithmError as error:
-        raise _invalid(f"wrong algorithm: {error}") from error
-    except jwt.InvalidSignatureError as error:
-        raise _invalid("bad signature") from error
-    except jwt.MissingRequiredClaimError as error:
-        raise _invalid(f"missing {error.claim}") from error
-    except jwt.PyJWTError as error:
-        raise _invalid(f"malformed token: {error}") from error
+        return decode_hs256(token, secret, REQUIRED_CLAIMS)
+    except TokenRefused as error:
+        raise _invalid(str(error)) from error
 
 
 def _check_type(claims: dict) -> None:
