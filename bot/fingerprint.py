@@ -25,8 +25,10 @@ MODEL_PREFIX = "shouhou-"
 # (data/eval) is not trained on, so it is left out.
 MODEL_INPUTS = ("config.yml", "domain.yml", "data", "bot", "scripts/rasa_cli.py", "scripts/train.py")
 EXCLUDED_DIRS = {"eval", "__pycache__"}
-# Not model inputs: loaded by the Rasa server at run time (the tracker store), or this file.
-RUNTIME_ONLY = {"bot/tracker_store.py", "bot/fingerprint.py"}
+# Not model inputs: loaded by the Rasa server at run time (its stores and entry point), or this file.
+RUNTIME_ONLY = {
+    "bot/tracker_store.py", "bot/strict_tracker_store.py", "bot/lock_store.py", "bot/rasa_server.py", "bot/fingerprint.py",
+}
 
 
 def _files_under(path: Path) -> List[Path]:

@@ -108,11 +108,20 @@ class CachedSession:
 
 class ShouhouRedisTrackerStore(RedisTrackerStore):
     def __init__(
-        self, *args: Any, record_exp: Optional[Any] = None, cached_conversations: Any = 2000, **kwargs: Any
+        self,
+        *args: Any,
+        record_exp: Optional[Any] = None,
+        cached_conversations: Any = 2000,
+        socket_timeout: Optional[float] = None,
+        **kwargs: Any,
     ) -> None:
         # endpoints.yml substitutes ${VARS} as text; an empty value means "keep forever".
         retention = int(record_exp) if record_exp not in (None, "", "0", 0) else None
         super().__init__(*args, record_exp=retention, **kwargs)
+        if socket_timeout:  # Rasa's store waits for ever on a Redis that does not answer
+            self.red.connection_pool.connection_kwargs.update(
+                socket_timeout=float(socket_timeout), socket_connect_timeout=float(socket_timeout)
+            )
         # Decoded sessions of recent conversations. Every load checks them against Redis in the
         # same transaction that fetches the events appended since (by any process), so a copy
         # is never stale; it only spares decoding what this process has decoded before.

@@ -131,10 +131,11 @@ def demo_store_lines() -> str:
 
 def rasa_server_command(settings: RunSettings, token: str, model: str, shell: bool = False) -> List[str]:
     common = ["--model", model, "--endpoints", "endpoints.yml", "--port", str(settings.rasa_port)]
+    rasa = [sys.executable, "-m", "bot.rasa_server"]  # `rasa`, with the strict tracker store
     if shell:
-        return [rasa_cli.executable(), "shell", *common]
+        return [*rasa, "shell", *common]
     return [
-        rasa_cli.executable(), "run", *common,
+        *rasa, "run", *common,
         "--credentials", "credentials.yml", "--interface", settings.rasa_host,
         "--enable-api", "--auth-token", token, "--cors", "*",
     ]
