@@ -8,7 +8,7 @@ same time, and the second turn overwrites the first's tracker. Here every change
 them one after the other, and the lock key expires with its last ticket (Rasa's never
 expires: a process killed in a turn left it behind for good).
 
-The lock is stored in Rasa's own format (TicketLock JSON), so Rasa's reading code
+The lock is stored in Rasa's own format (TicketLock JSON, each ticket a JSON string in it), so Rasa's reading code
 (`get_lock`, `_acquire_lock`) works unchanged. Configured in endpoints.yml
 (`lock_store: type: bot.lock_store.AtomicRedisLockStore`).
 """
@@ -27,8 +27,12 @@ from rasa.utils.endpoints import EndpointConfig
 _LOCK_HELPERS = """
 local function load(key, conversation_id)
   local raw = redis.call('GET', key)
-  if raw then return cjson.decode(raw) end
-  return {conversation_id = conversation_id, tickets = {}}
+  if not raw then return {conversation_id = conversation_id, tickets = {}} end
+  local lock = cjson.decode(raw)
+  local tickets = {}
+  for _, ticket in ipairs(lock.tickets) do table.insert(tickets, cjson.decode(ticket)) end
+  lock.tickets = tickets
+  return lock
 end
 local function unexpired(tickets, now)
   local kept = {}
@@ -39,10 +43,12 @@ local function unexpired(tickets, now)
 end
 local function store(key, lock, now)
   if #lock.tickets == 0 then redis.call('DEL', key) return end
-  local last = 0
+  local last, encoded = 0, {}
   for _, ticket in ipairs(lock.tickets) do
     if ticket.expires > last then last = ticket.expires end
+    table.insert(encoded, cjson.encode(ticket))
   end
+  lock.tickets = encoded
   redis.call('SET', key, cjson.encode(lock), 'PX', math.max(1, math.ceil((last - now) * 1000)))
 end
 """

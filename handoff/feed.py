@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from redis.asyncio import Redis
 
@@ -42,8 +42,11 @@ class ConversationFeed:
         """Append one line; its id (a Redis stream id, in order)."""
         return (await self.push_many(conversation_id, [message]))[0]
 
-    async def push_many(self, conversation_id: str, messages: Sequence[Dict[str, Any]]) -> List[str]:
-        """Append lines in one round trip (MULTI), in the given order; their ids."""
+    async def push_many(
+        self, conversation_id: str, messages: Sequence[Dict[str, Any]], and_set: Optional[Tuple[str, str, int]] = None
+    ) -> List[str]:
+        """Append lines in one round trip (MULTI), in the given order; their ids. `and_set`
+        (key, value, seconds) is written in the same transaction: both happen, or neither."""
         key = feed_key(conversation_id)
         now = time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -51,6 +54,8 @@ class ConversationFeed:
                 entry = {"message": json.dumps({**message, "at": now}, ensure_ascii=False)}
                 pipe.xadd(key, entry, maxlen=MAX_MESSAGES_KEPT, approximate=True)
             pipe.expire(key, self._retention_seconds)
+            if and_set:
+                pipe.set(and_set[0], and_set[1], ex=and_set[2])
             results = await pipe.execute()
         return [_text(entry_id) for entry_id in results[: len(messages)]]
 

@@ -6,8 +6,12 @@
   the agent (delivery to the console comes with it).
 - Free text that starts with "/" is never read by Rasa as a forced intent (`/request_human`,
   `/inform{"order_id": …}`): the gateway keeps it text (a leading "／").
-- One message at a time per conversation (`ConversationTurns`), and a reply of `[]` from Rasa
-  is checked against the tracker: "nothing to say" is fine, "not recorded" is an error.
+- One message at a time per conversation, across gateway instances (handoff/turns.py), and a
+  reply of `[]` from Rasa is checked against the tracker: "nothing to say" is fine, "not
+  recorded" is an error.
+- A message is handled once per client message id, also when the instance handling it died
+  or failed in the middle: its id stays "pending" with the id Rasa saw, and the resend looks
+  in the tracker for it (after Rasa's own lock is free) before sending it to Rasa again.
 - Every line of the turn goes into the conversation's feed (handoff/feed.py) inside the turn, so
   the chat page and the console read the shopper's message and its answers in order; a shopper
   message is handled once per client message id (a resend after a reconnect is not doubled).
@@ -23,10 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Tracker
 from redis.asyncio import Redis
@@ -44,6 +48,7 @@ from handoff.review.inbox import ReviewInbox
 from handoff.settings import HandoffSettings
 from handoff.tickets.models import INTENT_REASONS, KEEP_WRITING_ZH, OPENING_ZH, HandoffReason
 from handoff.tickets.service import TicketService
+from handoff.turns import ConversationTurns
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +61,9 @@ FULLWIDTH_SLASH = "\uff0f"  # ／
 MAX_TEXT_CHARS = 2000
 CLIENT_ID_MAX_CHARS = 64
 CLIENT_ID_KEPT_SECONDS = 24 * 3600
+CLIENT_DONE = "done"  # the client message's lines are in the feed
+CLIENT_PENDING = "pending:"  # + the message id Rasa was given: a turn started and did not finish
+BOT_DATA_KEYS = ("buttons", "image", "custom", "attachment")
 
 
 class EmptyMessage(ValueError):
@@ -148,32 +156,6 @@ def anger_calls_for_a_person(tracker: Dict[str, Any], settings: HandoffSettings)
     return is_rising(scores, settings.anger_rising_turns, settings.anger_rising_step, settings.anger_rising_floor)
 
 
-class ConversationTurns:
-    """One message at a time per conversation, in this process. Rasa's lock store makes a second
-    message of the same conversation wait by polling once a second; queued here, it waits only
-    until the first one is answered. (Several gateway processes: sticky routing by conversation.)"""
-
-    def __init__(self) -> None:
-        self._locks: Dict[str, Tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def turn(self, conversation_id: str) -> AsyncIterator[None]:
-        lock, waiting = self._locks.get(conversation_id, (asyncio.Lock(), 0))
-        self._locks[conversation_id] = (lock, waiting + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, waiting = self._locks[conversation_id]
-            if waiting == 1:
-                del self._locks[conversation_id]
-            else:
-                self._locks[conversation_id] = (lock, waiting - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
 def tagged_message(tracker: Dict[str, Any], message_id: str) -> Optional[Dict[str, Any]]:
     """The shopper message (user event) the gateway tagged with `message_id`, if Rasa recorded it."""
     for event in reversed(tracker.get("events") or []):
@@ -197,6 +179,21 @@ def review_reason(parse: Dict[str, Any], handed_off: bool, low_confidence: float
     if intent and float(intent.get("confidence") or 0.0) < low_confidence:
         return ReviewReason.low_confidence
     return None
+
+
+def bot_replies_after(tracker: Dict[str, Any], message_id: str) -> List[Dict[str, Any]]:
+    """What the bot said after the tagged message, as Rasa's REST channel sends it."""
+    events = tracker.get("events") or []
+    tagged = tagged_message(tracker, message_id)
+    replies: List[Dict[str, Any]] = []
+    for event in events[events.index(tagged) + 1 :] if tagged else []:
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            data = event.get("data") or {}
+            reply = {key: data[key] for key in BOT_DATA_KEYS if data.get(key)}
+            replies.append({"text": event["text"], **reply} if event.get("text") else reply)
+    return [reply for reply in replies if reply]
 
 
 def received(tracker: Dict[str, Any], message_id: str) -> bool:
@@ -225,31 +222,33 @@ class Gateway:
         self._inbox = inbox
         self._settings = settings
         self._button_secret = settings.shopper_token_secret.get_secret_value()
-        self.turns = ConversationTurns()
+        self.turns = ConversationTurns(redis, wait_seconds=settings.rasa_timeout_seconds * 3)
 
     async def handle(self, conversation_id: str, sent: ShopperInput, metadata: Dict[str, Any]) -> GatewayReply:
-        """Answer one shopper message (InvalidButton, EmptyMessage or RasaUnavailable otherwise)."""
+        """Answer one shopper message (InvalidButton, EmptyMessage, RasaUnavailable or TurnTimeout otherwise)."""
         shown = as_free_text(sent.text)
         for_rasa = verify_button(self._button_secret, conversation_id, sent.button_token) if sent.button_token else shown
-        if sent.client_id and not await self._first_time(conversation_id, sent.client_id):
-            return GatewayReply([], await get_owner(self._redis, conversation_id), duplicate=True)
-        metadata = {**metadata, MESSAGE_ID_KEY: uuid.uuid4().hex}
-        try:
-            async with self.turns.turn(conversation_id):
-                reply = await self._handle_turn(conversation_id, for_rasa, metadata)
-                reply.messages = [self._for_page(conversation_id, message) for message in reply.messages]
-                reply.feed_ids = await self._feed.push_many(
-                    conversation_id, [self._shopper_line(shown, sent), *reply.messages]
-                )
-                return reply
-        except BaseException:
-            if sent.client_id:  # not handled: the page may send it again
-                await self._redis.delete(self._client_key(conversation_id, sent.client_id))
-            raise
-
-    async def _first_time(self, conversation_id: str, client_id: str) -> bool:
-        key = self._client_key(conversation_id, client_id)
-        return bool(await self._redis.set(key, "1", nx=True, ex=CLIENT_ID_KEPT_SECONDS))
+        async with self.turns.turn(conversation_id):
+            message_id, resumed = uuid.uuid4().hex, False
+            done_mark = None
+            if sent.client_id:
+                key = self._client_key(conversation_id, sent.client_id)
+                state = await self._redis.get(key)
+                state = state.decode() if isinstance(state, bytes) else state
+                if state == CLIENT_DONE:
+                    return GatewayReply([], await get_owner(self._redis, conversation_id), duplicate=True)
+                if state and state.startswith(CLIENT_PENDING):  # a turn that died or failed half-way
+                    message_id, resumed = state[len(CLIENT_PENDING) :], True
+                else:
+                    await self._redis.set(key, CLIENT_PENDING + message_id, ex=CLIENT_ID_KEPT_SECONDS)
+                done_mark = (key, CLIENT_DONE, CLIENT_ID_KEPT_SECONDS)
+            metadata = {**metadata, MESSAGE_ID_KEY: message_id}
+            reply = await self._handle_turn(conversation_id, for_rasa, metadata, resumed)
+            reply.messages = [self._for_page(conversation_id, message) for message in reply.messages]
+            reply.feed_ids = await self._feed.push_many(
+                conversation_id, [self._shopper_line(shown, sent), *reply.messages], and_set=done_mark
+            )
+            return reply
 
     @staticmethod
     def _client_key(conversation_id: str, client_id: str) -> str:
@@ -268,13 +267,21 @@ class Gateway:
         line = {key: value for key, value in message.items() if key != "recipient_id"}
         return with_signed_buttons(self._button_secret, conversation_id, {"from": "bot", **line})
 
-    async def _handle_turn(self, conversation_id: str, text: str, metadata: Dict[str, Any]) -> GatewayReply:
+    async def _handle_turn(
+        self, conversation_id: str, text: str, metadata: Dict[str, Any], resumed: bool = False
+    ) -> GatewayReply:
         owner = await get_owner(self._redis, conversation_id)
-        if owner == Owner.agent:
+        recovered = await self._recover(conversation_id, metadata[MESSAGE_ID_KEY]) if resumed else None
+        if recovered is not None:  # Rasa has it already: its answers come from the tracker
+            tracker, messages = recovered
+            if owner == Owner.agent:
+                return GatewayReply([], owner)
+        elif owner == Owner.agent:
             await self._record_for_agent(conversation_id, text, metadata)
             return GatewayReply([], owner)
-        messages = await self._rasa.send(conversation_id, text, metadata)
-        tracker = None
+        else:
+            messages = await self._rasa.send(conversation_id, text, metadata)
+            tracker = None
         if not messages:
             tracker = await self._rasa.tracker(conversation_id)
             if not received(tracker, metadata[MESSAGE_ID_KEY]):
@@ -288,6 +295,19 @@ class Gateway:
             reply = await self._maybe_hand_off(conversation_id, tracker, messages)
         await self._review(conversation_id, text, metadata[MESSAGE_ID_KEY], tracker, reply.handed_off)
         return reply
+
+    async def _recover(self, conversation_id: str, message_id: str) -> Optional[Tuple[Dict[str, Any], List[Dict[str, Any]]]]:
+        """The tracker and the bot's answers to a message an earlier turn sent to Rasa, once Rasa
+        no longer holds the conversation; None when Rasa never recorded it."""
+        deadline = time.monotonic() + self._settings.rasa_timeout_seconds
+        rasa_lock = redis_keys.RASA_LOCK.format(conversation_id=conversation_id)
+        while await self._redis.exists(rasa_lock) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        tracker = await self._rasa.tracker(conversation_id)
+        if not received(tracker, message_id):
+            return None
+        logger.warning("message %s of %s was answered by a turn that did not finish; its answers resent", message_id, conversation_id)
+        return tracker, bot_replies_after(tracker, message_id)
 
     async def _maybe_hand_off(
         self, conversation_id: str, tracker: Dict[str, Any], messages: List[Dict[str, Any]]

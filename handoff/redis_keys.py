@@ -34,7 +34,9 @@ AGENT = PREFIX + "agent:{agent_id}"
 AGENTS = PREFIX + "agents:all"
 # Stream: everything said in one conversation (shopper, bot, agent, system lines), read by the chat page and the console from their last id; expires with the conversation.
 FEED = PREFIX + "feed:{conversation_id}"
-# String: a shopper message's client id was seen (a resend after a reconnect is not handled twice); expires after a day.
+# String: the gateway instance taking a turn in one conversation holds it (its token); a short lease, renewed while the turn runs.
+CONVERSATION_TURN = PREFIX + "turn:{conversation_id}"
+# String: a shopper message's client id: "pending:<message id>" while its turn runs, "done" once its lines are in the feed (a resend is not handled twice); expires after a day.
 CLIENT_MESSAGE = PREFIX + "client_message:{conversation_id}:{client_id}"
 # String: messages counted in one rate-limit window of one sender ("shopper:<id>" or "agent:<id>"); expires with the window.
 RATE = PREFIX + "rate:{sender}:{window}"
@@ -54,3 +56,5 @@ CANNED_REPLIES = PREFIX + "canned_replies"
 RETRAIN_JOB = PREFIX + "retrain:job"
 # String: held while a retraining job runs (one at a time); expires after an hour in case the job died.
 RETRAIN_LOCK = PREFIX + "retrain:lock"
+# Rasa's own ticket lock of one conversation (bot/lock_store.py; endpoints.yml key_prefix "shouhou"): present while Rasa handles a message of it.
+RASA_LOCK = "shouhou:lock:{conversation_id}"

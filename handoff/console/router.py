@@ -51,6 +51,7 @@ from handoff.review.inbox import Reason as ReviewReason
 from handoff.tickets.models import TicketOut, is_ticket_id
 from handoff.tickets.notes import Note, TicketNotes
 from handoff.tickets.service import ClaimOutcome, HandOverOutcome
+from handoff.turns import TurnTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -146,13 +147,13 @@ async def send_to_shopper(
     metadata = {"agent_id": agent.agent_id, "agent_name": agent.display_name}
     # In the conversation's turn: a shopper message being handled holds Rasa's conversation lock,
     # which a second writer would wait on for a whole second.
-    async with gateway.turns.turn(conversation_id):
-        try:
+    try:
+        async with gateway.turns.turn(conversation_id):
             await rasa.record(conversation_id, [{"event": "bot", "text": text, "metadata": metadata}])
-        except RasaUnavailable as error:
-            logger.error("agent message for %s not recorded: %s", conversation_id, error)
-            raise api_error(503, "bot_unavailable", "消息没有发出：对话记录暂时无法写入，请稍后重试") from error
-        message_id = await feed.push(conversation_id, {"from": "agent", "text": text, **metadata})
+            message_id = await feed.push(conversation_id, {"from": "agent", "text": text, **metadata})
+    except (RasaUnavailable, TurnTimeout) as error:
+        logger.error("agent message for %s not recorded: %s", conversation_id, error)
+        raise api_error(503, "bot_unavailable", "消息没有发出：对话记录暂时无法写入，请稍后重试") from error
     return Sent(message_id=message_id)
 
 
@@ -245,12 +246,13 @@ async def _existing_ticket(tickets: TicketServiceDep, ticket_id: str) -> TicketO
 
 @router.post("/api/agent/conversations/{conversation_id}/misunderstood", status_code=201)
 async def bot_misunderstood(
-    conversation_id: str, body: MisunderstoodIn, agent: CurrentAgent, redis: RedisDep, inbox: ReviewInboxDep
+    conversation_id: str, body: MisunderstoodIn, agent: CurrentAgent, redis: RedisDep, inbox: ReviewInboxDep,
+    settings: SettingsDep,
 ) -> dict:
-    """The mark is kept as made (a stream) and counted in the trainers' review inbox."""
+    """The mark is kept as made (a stream, phones masked) and counted in the trainers' review inbox."""
     if body.right_intent not in domain_intents():
         raise api_error(422, "unknown_intent", "请选择一个已有的意图")
-    mark_id = await misunderstood.mark(redis, conversation_id, agent.agent_id, body)
+    mark_id = await misunderstood.mark(redis, conversation_id, agent.agent_id, body, settings.inbox_retention_seconds)
     await inbox.observe(body.text, ReviewReason.misunderstood, conversation_id, body.predicted_intent,
                         right_intent=body.right_intent)
     return {"mark_id": mark_id}

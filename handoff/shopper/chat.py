@@ -29,6 +29,7 @@ from handoff.rasa_client import RasaUnavailable
 from handoff.rate_limit import SHOPPER_MESSAGE_ZH, RateLimited, count_message
 from handoff.settings import HandoffSettings
 from handoff.shopper_tokens import issue_guest_token
+from handoff.turns import TurnTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ async def receive(
         raise MessageRefused(422, "empty_message", "消息内容为空，请输入文字后再发送") from error
     except InvalidButton as error:
         raise MessageRefused(422, "invalid_button", BAD_BUTTON_ZH) from error
-    except RasaUnavailable as error:
+    except (RasaUnavailable, TurnTimeout) as error:
         logger.error("message of %s not delivered: %s", shopper.conversation_id, error)
         raise MessageRefused(503, "bot_unavailable", BUSY_ZH) from error
     except RedisError as error:  # a restart of Redis: the page sends it again with the same client id

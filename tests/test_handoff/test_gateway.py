@@ -10,7 +10,6 @@ import redis
 from fastapi.testclient import TestClient
 
 from handoff.gateway import (
-    ConversationTurns,
     EmptyMessage,
     anger_calls_for_a_person,
     as_free_text,
@@ -21,6 +20,7 @@ from handoff.gateway import (
 from handoff.main import create_app
 from handoff.settings import HandoffSettings
 from handoff.tickets.models import HandoffReason
+from handoff.turns import ConversationTurns, TurnTimeout
 from tests.test_handoff.conftest import bearer
 
 
@@ -101,8 +101,8 @@ def test_when_rasa_is_down_the_shopper_is_told_to_send_again(client_without_rasa
     assert "没有发送成功" in reply.json()["detail"]["message"]
 
 
-async def test_one_message_at_a_time_per_conversation_and_others_are_not_held_up():
-    turns = ConversationTurns()
+async def test_one_message_at_a_time_per_conversation_and_others_are_not_held_up(redis):
+    turns = ConversationTurns(redis)
     log = []
 
     async def message(conversation: str, name: str, seconds: float) -> None:
@@ -115,6 +115,33 @@ async def test_one_message_at_a_time_per_conversation_and_others_are_not_held_up
     assert log.index("a1 ends") < log.index("a2 starts")  # a2 waited for a1's answer
     assert log.index("b1 ends") < log.index("a1 ends")  # another conversation did not wait
     assert len(turns) == 0  # nothing kept once the conversation is quiet
+    assert await redis.keys("shouhou:turn:*") == []
+
+
+async def test_a_turn_in_another_gateway_instance_waits_for_the_first(redis, other_redis):
+    first, second = ConversationTurns(redis), ConversationTurns(other_redis)  # two processes' clients
+    log = []
+
+    async def message(turns: ConversationTurns, name: str, seconds: float) -> None:
+        async with turns.turn("a"):
+            log.append(f"{name} starts")
+            await asyncio.sleep(seconds)
+            log.append(f"{name} ends")
+
+    await asyncio.gather(message(first, "a1", 0.1), message(second, "a2", 0))
+    assert log == ["a1 starts", "a1 ends", "a2 starts", "a2 ends"]
+
+
+async def test_a_turn_held_by_an_instance_that_died_frees_itself_after_its_lease(redis, other_redis):
+    await redis.set("shouhou:turn:a", "token-of-a-killed-instance", px=300)  # what kill -9 leaves behind
+    alive = ConversationTurns(other_redis, wait_seconds=5)
+    async with alive.turn("a"):
+        assert await other_redis.get("shouhou:turn:a") is not None
+    with pytest.raises(TurnTimeout):  # a turn that never frees makes the next one give up, not hang
+        blocker = ConversationTurns(redis, lease_seconds=30)
+        async with blocker.turn("b"):
+            async with ConversationTurns(other_redis, wait_seconds=0.2).turn("b"):
+                pass
 
 
 def test_a_message_counts_as_received_only_when_the_tracker_holds_it():
