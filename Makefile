@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run shell test browser retrain eval validate bench bench-conversation bench-handoff seed add-example add-anger compare lint lock clean
+.PHONY: help setup train run run-cluster nginx shell test browser retrain eval validate bench bench-conversation bench-handoff seed add-example add-anger compare lint lock clean purge
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -29,10 +29,16 @@ train: setup ## train the model if none matches config, domain, data and diction
 run: train ## start Redis (embedded unless REDIS_URL is set), the action server and Rasa
 	@$(PY) -m scripts.run
 
+run-cluster: train nginx ## nginx in front of 2 gateways, 2 Rasa servers, 2 action servers, one Redis [INSTANCES=2]
+	@$(PY) -m scripts.cluster $(if $(INSTANCES),--instances $(INSTANCES))
+
+nginx: ## install Debian's nginx when missing (the cluster, its fault tests and the load benchmark put it in front)
+	@bash scripts/ensure_nginx.sh
+
 shell: train ## talk to the assistant in the terminal (rasa shell + action server)
 	@$(PY) -m scripts.run --shell
 
-test: train browser ## run the whole test suite against a real Redis, the trained model and a real browser
+test: train browser nginx ## run the whole test suite against a real Redis, the trained model and a real browser
 	@$(PY) -m scripts.run --redis-only -- $(PY) -m pytest $(PYTEST_ARGS)
 
 browser: ## install Debian's chromium and chromium-driver when missing (the browser tests drive them)
@@ -58,6 +64,10 @@ retrain: setup ## validate, train a candidate, compare it with the live model on
 
 seed: setup ## reseed the demo store (var/shop.db) and list its story orders
 	@$(PY) -m actions.shop.seed --force
+
+# CONVERSATION reaches the recipe through the environment too, so an id needs no escaping here.
+purge: setup ## remove personal data older than the retention, or one conversation: make purge [DAYS=30] [CONVERSATION=u1001] [DRY_RUN=1]
+	@$(PY) -m scripts.run --redis-only -- $(PY) -m handoff.cli purge $(if $(DAYS),--older-than=$(DAYS)) $${CONVERSATION:+--conversation="$$CONVERSATION"} $(if $(DRY_RUN),--dry-run)
 
 # TEXT, INTENT, ENTITIES and LABEL reach the recipe through the environment (make exports
 # command-line variables), so quotes and backticks in a shopper's message need no escaping here.

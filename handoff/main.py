@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handoff.agents import AgentStore
 from handoff.console import canned_router, cases, pages
@@ -25,7 +26,12 @@ from handoff.console import live as console_live
 from handoff.console import router as console
 from handoff.console.queue import SharedQueue
 from handoff.deps import RedisDep
-from handoff.errors import redis_unavailable_handler, request_validation_handler
+from handoff.errors import (
+    http_error_handler,
+    redis_unavailable_handler,
+    request_validation_handler,
+    unreadable_text_handler,
+)
 from handoff.feed import ConversationFeed
 from handoff.gateway import Gateway
 from handoff.photo_images import PhotoLimits
@@ -48,7 +54,9 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = Redis.from_url(settings.redis_url)
         app.state.redis = client
-        app.state.photo_store = PhotoStore(client, settings.photo_dir, _photo_limits(settings))
+        app.state.photo_store = PhotoStore(
+            client, settings.photo_dir, _photo_limits(settings), settings.conversation_retention_seconds
+        )
         app.state.ticket_service = TicketService(client, settings)
         app.state.shared_queue = SharedQueue(app.state.ticket_service)
         app.state.agent_store = AgentStore(client)
@@ -67,6 +75,8 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app = FastAPI(title="Shouhou handoff", lifespan=lifespan)
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, request_validation_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(UnicodeEncodeError, unreadable_text_handler)
     app.add_exception_handler(RedisError, redis_unavailable_handler)
     app.include_router(uploads.router)
     app.include_router(tickets.router)
@@ -82,11 +92,17 @@ def create_app(settings: Optional[HandoffSettings] = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", pages.assets(), name="static")
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
+    app.add_api_route("/live", live, methods=["GET"], tags=["health"])
     return app
 
 
+async def live() -> JSONResponse:
+    """Liveness: the process answers (a restart cannot fix Redis being away; /health is readiness)."""
+    return JSONResponse(content={"status": "ok"})
+
+
 async def health(redis: RedisDep) -> JSONResponse:
-    """200 when Redis answers, 503 otherwise."""
+    """Readiness: 200 when Redis answers, 503 otherwise (a load balancer sends nothing here then)."""
     try:
         await redis.ping()
     except (RedisError, OSError):

@@ -10,6 +10,12 @@ from typing import Any, Dict, List, Optional
 
 import httpx
 
+CONVERSATION_HEADER = "X-Conversation-Id"  # several Rasa servers: the balancer keeps a conversation on one
+
+
+def sticky(conversation_id: str) -> Dict[str, str]:
+    return {CONVERSATION_HEADER: conversation_id}
+
 
 class RasaUnavailable(Exception):
     """Rasa did not answer, answered with an error, or sent something that is not JSON."""
@@ -23,7 +29,7 @@ class RasaClient:
     async def send(self, conversation_id: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
         """A shopper message through the REST channel; the bot's replies."""
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
-        return await self._json("POST", "/webhooks/rest/webhook", json=body)
+        return await self._json("POST", "/webhooks/rest/webhook", json=body, headers=sticky(conversation_id))
 
     async def execute(self, conversation_id: str, action: str) -> List[Dict[str, Any]]:
         """Run one action in the conversation (HTTP API); what it said to the shopper."""

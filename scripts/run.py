@@ -64,6 +64,7 @@ def endpoint_environment(redis_url: str, settings: RunSettings) -> Dict[str, str
         "ACTION_SERVER_URL": settings.action_server_url,
         "HANDOFF_URL": settings.handoff_url,
         "RASA_URL": settings.rasa_url,  # where the handoff service's gateway finds Rasa
+        "TICKET_LOCK_LIFETIME": str(settings.rasa_ticket_lock_seconds),
     }
 
 

@@ -24,8 +24,14 @@ class RunSettings(BaseSettings):
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_port: int = 5055
-    # Handoff service (photo uploads now; chat page and agent console later).
+    # Handoff service: chat page, agents' console, trainers' page, the shoppers' gateway.
     handoff_port: int = 8000
+    # `make run-cluster`: nginx in front of this many instances of each service, on this port.
+    cluster_port: int = 8080
+    cluster_instances: int = 2
+    # A turn of a Rasa process that died holds its conversation this long at most (Rasa's
+    # TICKET_LOCK_LIFETIME; its default of 60 s would freeze the conversation for a minute).
+    rasa_ticket_lock_seconds: int = 15
     # Token for Rasa's HTTP API. Unset: generated once into var/rasa_token.
     rasa_token: Optional[SecretStr] = None
     var_dir: Path = PROJECT_ROOT / "var"

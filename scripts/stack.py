@@ -7,12 +7,13 @@ never see another run's cases.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from actions.shop.clock import store_now
 from actions.shop.seed import seed
@@ -53,11 +54,28 @@ class Assistant:
     services: Dict[str, Service] = field(default_factory=dict)
     env: Dict[str, str] = field(default_factory=dict)
     token: str = TOKEN
+    quiet: bool = True  # tests and benchmarks: the services' output is not theirs to show
 
     def start(self, name: str) -> None:
-        service = self.services[name]
-        service.process = subprocess.Popen(service.command, env=self.env, **QUIET)
-        wait_until_up(service.health_url, service.process, name)
+        self.start_many([name])
+
+    def start_many(self, names: Iterable[str]) -> None:
+        """Start them all at once (Rasa servers load their models side by side), then wait for each."""
+        started = []
+        for name in names:
+            service = self.services[name]
+            output = QUIET if self.quiet else {"cwd": PROJECT_ROOT}
+            service.process = subprocess.Popen(service.command, env=self.env, **output)
+            started.append(service)
+        for service in started:
+            wait_until_up(service.health_url, service.process, service.name)
+
+    def kill(self, name: str) -> None:
+        """kill -9: no goodbye, no cleanup, as a crash or the OOM killer would."""
+        process = self.services[name].process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
 
     def restart(self, name: str) -> None:
         """Stop one service (SIGTERM, as an orchestrator would) and start it again."""
@@ -66,6 +84,20 @@ class Assistant:
 
     def stop_all(self) -> None:
         stop([s.process for s in reversed(self.services.values()) if s.process is not None])
+
+
+def stack_environment(
+    settings: RunSettings, redis_url: str, workdir: Path, extra_env: Optional[Dict[str, str]] = None
+) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """The services' environment for a stack writing into `workdir` (a freshly seeded demo store,
+    photos, saved stories), and the store's story orders (label → order id)."""
+    shop_db = workdir / "shop.db"
+    orders = seed(shop_db, store_now())
+    env = rasa_cli.environment(
+        {**endpoint_environment(redis_url, settings), "SHOP_DB_PATH": str(shop_db), "PHOTO_DIR": str(workdir / "photos"),
+         "SAVED_STORIES_DIR": str(workdir / "saved_stories"), "RASA_TOKEN": TOKEN, **(extra_env or {})}
+    )
+    return env, orders
 
 
 @contextmanager
@@ -77,12 +109,7 @@ def running_assistant(
     settings = RunSettings(
         rasa_port=free_port(), action_port=free_port(), handoff_port=free_port(), redis_url=redis_url
     )
-    shop_db = workdir / "shop.db"
-    orders = seed(shop_db, store_now())
-    env = rasa_cli.environment(
-        {**endpoint_environment(redis_url, settings), "SHOP_DB_PATH": str(shop_db), "PHOTO_DIR": str(workdir / "photos"),
-         "SAVED_STORIES_DIR": str(workdir / "saved_stories"), "RASA_TOKEN": TOKEN, **(extra_env or {})}
-    )
+    env, orders = stack_environment(settings, redis_url, workdir, extra_env)
     assistant = Assistant(settings.rasa_url, settings.handoff_url, orders, env=env)
     for service in (
         Service("handoff service", handoff_command(settings), f"{settings.handoff_url}/health"),
