@@ -14,6 +14,7 @@ containers and Kubernetes. Tests and benchmarks start it with `running_cluster(.
 from __future__ import annotations
 
 import argparse
+import getpass
 import shutil
 import signal
 import sys
@@ -82,7 +83,7 @@ def nginx_config(ports: ClusterPorts, run_dir: Path) -> str:
     photos = handoff_settings()
     max_body_mb = photos.photo_max_bytes * photos.photo_max_per_request // (1024 * 1024) + 1
     return Template(NGINX_TEMPLATE.read_text()).substitute(
-        front_port=ports.front, rasa_port=ports.rasa, actions_port=ports.actions, run_dir=run_dir,
+        front_port=ports.front, rasa_port=ports.rasa, actions_port=ports.actions, run_dir=run_dir, user=getpass.getuser(),
         fail_seconds=FAIL_SECONDS, max_body=f"{max_body_mb}m",
         gateway_servers=servers("gateway"), rasa_servers=servers("rasa"), action_servers=servers("actions"),
     )
