@@ -280,8 +280,7 @@ class Gateway:
             await self._record_for_agent(conversation_id, text, metadata)
             return GatewayReply([], owner)
         else:
-            messages = await self._rasa.send(conversation_id, text, metadata)
-            tracker = None
+            tracker, messages = await self._send_to_rasa(conversation_id, text, metadata)
         if not messages:
             tracker = await self._rasa.tracker(conversation_id)
             if not received(tracker, metadata[MESSAGE_ID_KEY]):
@@ -296,10 +295,26 @@ class Gateway:
         await self._review(conversation_id, text, metadata[MESSAGE_ID_KEY], tracker, reply.handed_off)
         return reply
 
+    async def _send_to_rasa(
+        self, conversation_id: str, text: str, metadata: Dict[str, Any]
+    ) -> Tuple[Optional[Dict[str, Any]], List[Dict[str, Any]]]:
+        """The bot's answers (and the tracker when it was read). A Rasa that is only slow (a burst,
+        the answer later than the HTTP timeout) still handles the message in order under its
+        conversation lock: its answers are taken from the tracker once it has, in this same turn,
+        so the shopper neither resends nor sees it out of order. A message Rasa never recorded
+        fails the turn (RasaUnavailable)."""
+        try:
+            return None, await self._rasa.send(conversation_id, text, metadata)
+        except RasaUnavailable:
+            recovered = await self._recover(conversation_id, metadata[MESSAGE_ID_KEY])
+            if recovered is None:
+                raise
+            return recovered
+
     async def _recover(self, conversation_id: str, message_id: str) -> Optional[Tuple[Dict[str, Any], List[Dict[str, Any]]]]:
         """The tracker and the bot's answers to a message an earlier turn sent to Rasa, once Rasa
         no longer holds the conversation; None when Rasa never recorded it."""
-        deadline = time.monotonic() + self._settings.rasa_timeout_seconds
+        deadline = time.monotonic() + self._settings.rasa_timeout_seconds * 2
         rasa_lock = redis_keys.RASA_LOCK.format(conversation_id=conversation_id)
         while await self._redis.exists(rasa_lock) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

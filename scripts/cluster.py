@@ -117,13 +117,14 @@ def running_cluster(
     model: Path, redis_url: str, workdir: Path, instances: int = 2, extra_env: Optional[Dict[str, str]] = None
 ) -> Iterator[Assistant]:
     """The cluster on free ports, its store, photos and nginx files in `workdir`. The Assistant's
-    rasa_url and handoff_url are nginx's; services are named nginx, gateway-1, rasa-2, …"""
+    rasa_url and handoff_url are nginx's; services are named nginx, gateway-1, rasa-2, … and write
+    their output to `workdir`/logs/<name>.log."""
     ports = ClusterPorts.allocate(instances)
     settings = front_settings(RunSettings(redis_url=redis_url), ports)
     env, orders = stack_environment(settings, redis_url, workdir, extra_env)
     run_dir = workdir / "nginx"
     run_dir.mkdir(parents=True, exist_ok=True)
-    assistant = Assistant(settings.rasa_url, settings.handoff_url, orders, env=env)
+    assistant = Assistant(settings.rasa_url, settings.handoff_url, orders, env=env, log_dir=workdir / "logs")
     for service in cluster_services(settings, ports, model, TOKEN, run_dir):
         assistant.services[service.name] = service
     try:

@@ -55,6 +55,7 @@ class Assistant:
     env: Dict[str, str] = field(default_factory=dict)
     token: str = TOKEN
     quiet: bool = True  # tests and benchmarks: the services' output is not theirs to show
+    log_dir: Optional[Path] = None  # quiet, but each service's output kept in <log_dir>/<name>.log
 
     def start(self, name: str) -> None:
         self.start_many([name])
@@ -64,11 +65,17 @@ class Assistant:
         started = []
         for name in names:
             service = self.services[name]
-            output = QUIET if self.quiet else {"cwd": PROJECT_ROOT}
-            service.process = subprocess.Popen(service.command, env=self.env, **output)
+            service.process = subprocess.Popen(service.command, env=self.env, **self._output(name))
             started.append(service)
         for service in started:
             wait_until_up(service.health_url, service.process, service.name)
+
+    def _output(self, name: str) -> Dict:
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+            return {"stdout": log, "stderr": subprocess.STDOUT, "cwd": PROJECT_ROOT}
+        return QUIET if self.quiet else {"cwd": PROJECT_ROOT}
 
     def kill(self, name: str) -> None:
         """kill -9: no goodbye, no cleanup, as a crash or the OOM killer would."""

@@ -83,7 +83,8 @@ async def talk(person: PageShopper, script: Sequence[str], pause: float = 0.2) -
 def assert_each_message_once_in_order_and_answered(person: PageShopper) -> None:
     sent_ids = list(person.sent)
     in_feed = [line.get("client_id") for line in person.shopper_lines()]
-    assert in_feed == sent_ids, f"{person.name}: the conversation holds {in_feed}, the shopper sent {sent_ids}"
+    errors = {s.client_id: s.errors for s in person.sent.values() if s.errors}
+    assert in_feed == sent_ids, f"{person.name}: the conversation holds {in_feed}, the shopper sent {sent_ids}; errors {errors}"
     assert all(s.acked_at for s in person.sent.values()), f"{person.name}: a message was never acknowledged"
     lines = person.lines
     for index, line in enumerate(lines):
