@@ -71,7 +71,9 @@ def deserialise_events(serialised: Iterable[Dict[Text, Any]]) -> List[Event]:
         if event:
             events.append(event)
         else:
-            logger.warning("unable to parse event %s while deserialising a tracker", parameters)
+            # The type and time only: the parameters hold what the shopper wrote (phones, addresses).
+            logger.warning("unable to parse a %r event of %s while deserialising a tracker",
+                           parameters.get("event"), parameters.get("timestamp"))
     return events
 
 

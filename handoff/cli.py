@@ -1,12 +1,17 @@
-"""Agent accounts of the console, from the command line (uses REDIS_URL and the other settings).
+"""Agent accounts of the console, and the personal-data purge, from the command line (uses
+REDIS_URL and the other settings).
 
     python -m handoff.cli create-agent kefu.wang --name 客服小王 [--role supervisor|trainer]
     python -m handoff.cli set-password kefu.wang
     python -m handoff.cli list-agents
+    python -m handoff.cli purge [--older-than DAYS | --conversation ID] [--dry-run]
 
 The password is read from the AGENT_PASSWORD environment variable if set, otherwise asked twice
 (never a command-line argument: those end up in the shell history and the process list).
-Exit status: 0 done, 2 bad input (bad id or name, short password, id taken or unknown), 1 Redis down.
+`purge` removes personal data older than the retention settings (or DAYS), or erases one
+conversation completely; it prints what it removed per kind (handoff/retention.py).
+Exit status: 0 done, 2 bad input (bad id or name, short password, id taken or unknown, days below 1,
+a conversation nothing is stored about), 1 Redis down.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import os
 import sys
 from typing import Awaitable, Callable, List, Optional
 
+import redis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from handoff.agents import AgentError, AgentStore, Role, check_agent_id, check_display_name
+from handoff.retention import PurgeError, check_days, erase_conversation, purge_older_than
 from handoff.settings import get_settings
 
 PASSWORD_ENV = "AGENT_PASSWORD"
@@ -36,8 +43,10 @@ class BadInput(Exception):
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "purge":
+            return _purge(args)
         return asyncio.run(_with_store(args.handler, args))
-    except (AgentError, BadInput) as error:
+    except (AgentError, BadInput, PurgeError) as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_BAD_INPUT
     except (RedisError, OSError) as error:
@@ -57,7 +66,40 @@ def _parser() -> argparse.ArgumentParser:
     set_password.add_argument("agent_id")
     set_password.set_defaults(handler=_set_password)
     commands.add_parser("list-agents", help="list the agent accounts").set_defaults(handler=_list_agents)
+    _add_purge(commands)
     return parser
+
+
+def _add_purge(commands: argparse._SubParsersAction) -> None:
+    purge = commands.add_parser("purge", help="remove personal data older than the retention, or one conversation's")
+    which = purge.add_mutually_exclusive_group()
+    which.add_argument("--older-than", type=_days, metavar="DAYS",
+                       help="instead of the retention settings (TRACKER_RETENTION_SECONDS, INBOX_RETENTION_SECONDS)")
+    which.add_argument("--conversation", metavar="ID", help="erase this conversation completely, whatever its age")
+    purge.add_argument("--dry-run", action="store_true", help="count what would be removed, remove nothing")
+
+
+def _days(value: str) -> int:
+    try:
+        return check_days(int(value))
+    except (ValueError, PurgeError) as error:
+        message = str(error) if isinstance(error, PurgeError) else f"not a whole number of days: {value!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def _purge(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        if args.conversation is not None:
+            report = erase_conversation(client, settings, args.conversation, dry_run=args.dry_run)
+        else:
+            report = purge_older_than(client, settings, args.older_than, dry_run=args.dry_run)
+    finally:
+        client.close()
+    for line in report.lines():
+        _say(line)
+    return 0
 
 
 Handler = Callable[[AgentStore, argparse.Namespace], Awaitable[int]]

@@ -5,7 +5,9 @@ photo_dir and renamed to `<id>.<ext>` (nothing half-written is ever visible), an
 is its metadata recorded, so metadata never points at a missing file. Ids are made here
 (secrets.token_urlsafe). Recording is one Lua script, atomic: the metadata hash and, per
 owner, the first id seen for each pixel hash, so the same photo sent twice is marked
-`duplicate_of` the first upload, even when both uploads race.
+`duplicate_of` the first upload, even when both uploads race. Both Redis keys expire
+`retention_seconds` after the upload (the owner's index after their latest upload); the files
+have no TTL: `python -m handoff.cli purge` removes those whose metadata is gone or too old.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from handoff.photo_models import PhotoInfo, is_photo_id
 FILE_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
 
 # KEYS[1] photo metadata hash, KEYS[2] the owner's pixel-hash index; ARGV[1] sha256, ARGV[2] id,
-# ARGV[3..] metadata field/value pairs. Returns the id of the owner's first upload of these pixels.
+# ARGV[3] retention seconds ('0' = keep), ARGV[4..] metadata field/value pairs.
+# Returns the id of the owner's first upload of these pixels.
 RECORD_PHOTO_SCRIPT = """
 local first = redis.call('HGET', KEYS[2], ARGV[1])
 if not first then
@@ -36,7 +39,11 @@ if not first then
 end
 local duplicate_of = ''
 if first ~= ARGV[2] then duplicate_of = first end
-redis.call('HSET', KEYS[1], 'duplicate_of', duplicate_of, unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], 'duplicate_of', duplicate_of, unpack(ARGV, 4))
+if tonumber(ARGV[3]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
 return first
 """
 
@@ -46,10 +53,15 @@ class PhotoNotFound(KeyError):
 
 
 class PhotoStore:
-    def __init__(self, redis: Redis, photo_dir: Path, limits: PhotoLimits) -> None:
+    def __init__(
+        self, redis: Redis, photo_dir: Path, limits: PhotoLimits, retention_seconds: Optional[int] = None
+    ) -> None:
+        """`retention_seconds`: how long Redis keeps a photo's metadata (the app passes
+        conversation_retention_seconds; None keeps it until purged)."""
         self._redis = redis
         self._photo_dir = Path(photo_dir)
         self._limits = limits
+        self._retention_seconds = retention_seconds or 0
         self._record = redis.register_script(RECORD_PHOTO_SCRIPT)
 
     async def save(self, owner: str, data: bytes) -> PhotoInfo:
@@ -105,7 +117,7 @@ class PhotoStore:
         try:
             first = await self._record(
                 keys=[redis_keys.PHOTO.format(photo_id=photo_id), redis_keys.PHOTO_HASHES.format(owner=owner)],
-                args=[clean.sha256, photo_id, *_flatten(metadata)],
+                args=[clean.sha256, photo_id, self._retention_seconds, *_flatten(metadata)],
             )
         except BaseException:
             path.unlink(missing_ok=True)

@@ -45,7 +45,7 @@ async def mark(
             redis_keys.MISUNDERSTOOD, {"mark": json.dumps(entry, ensure_ascii=False)}, maxlen=MAX_MARKS_KEPT,
             approximate=True,
         )
-        pipe.xtrim(redis_keys.MISUNDERSTOOD, minid=oldest_kept, approximate=True)
+        pipe.xtrim(redis_keys.MISUNDERSTOOD, minid=oldest_kept, approximate=False)  # marks are rare: exact
         pipe.expire(redis_keys.MISUNDERSTOOD, retention_seconds)
         message_id, _, _ = await pipe.execute()
     return message_id.decode() if isinstance(message_id, bytes) else message_id

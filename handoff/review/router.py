@@ -21,6 +21,7 @@ from typing import Dict, List, Literal, Optional
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+from handoff.console.masking import mask_phones
 from handoff.deps import CurrentTrainer, RasaDep, ReviewInboxDep, SettingsDep
 from handoff.domain import domain_entities, domain_intents
 from handoff.errors import api_error
@@ -108,7 +109,7 @@ async def label(key: str, body: LabelIn, trainer: CurrentTrainer, inbox: ReviewI
         except ExampleRefused as refused:
             warnings.append(f"意图已写入；情绪标注没有写入：{refused.message_zh}")
     await inbox.close(key, Status.labelled, trainer.agent_id, labelled_intent=body.intent)
-    logger.info("%s labelled %r as %s", trainer.agent_id, text, body.intent)
+    logger.info("%s labelled %r as %s", trainer.agent_id, mask_phones(text), body.intent)
     return Labelled(written_to=written, warnings=warnings)
 
 

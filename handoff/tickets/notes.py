@@ -1,4 +1,7 @@
-"""Private notes on a ticket: what agents tell each other, never shown to the shopper."""
+"""Private notes on a ticket: what agents tell each other, never shown to the shopper.
+
+Notes live as long as their ticket: none expire while it is open; returning it to the bot sets
+the expiry of both (handoff/tickets/service.py), and a note added later takes the ticket's."""
 
 from __future__ import annotations
 
@@ -31,7 +34,10 @@ class TicketNotes:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.rpush(key, note.json(ensure_ascii=False))
             pipe.ltrim(key, -MAX_NOTES, -1)
-            await pipe.execute()
+            pipe.pttl(redis_keys.TICKET.format(ticket_id=ticket_id))
+            _, _, ticket_ttl_ms = await pipe.execute()
+        if ticket_ttl_ms > 0:  # the ticket has ended and expires: its notes with it
+            await self._redis.pexpire(key, ticket_ttl_ms)
         return note
 
     async def all(self, ticket_id: str) -> List[Note]:

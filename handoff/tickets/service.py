@@ -69,7 +69,8 @@ return {'won', ARGV[2]}
 """
 
 # Give a claimed ticket back to the bot, by the agent who has it. KEYS: 1 ticket hash, 2 conversation hash,
-# 3 events stream, 4 the agent's held tickets. ARGV: 1 ticket id, 2 agent id, 3 now, 4 note, 5 events max length.
+# 3 events stream, 4 the agent's held tickets, 5 the ticket's notes. ARGV: 1 ticket id, 2 agent id, 3 now, 4 note,
+# 5 events max length, 6 retention seconds: a finished ticket (transcript, notes) expires that long after it ended.
 # Returns {outcome, the agent who has it (not_yours) or the ticket's status (not_claimed)}.
 RETURN_SCRIPT = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -78,6 +79,8 @@ if status ~= 'claimed' then return {'not_claimed', status} end
 local agent = redis.call('HGET', KEYS[1], 'agent_id')
 if agent ~= ARGV[2] then return {'not_yours', agent} end
 redis.call('HSET', KEYS[1], 'status', 'returned', 'returned_at', ARGV[3], 'note', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[5], ARGV[6])
 redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('HSET', KEYS[2], 'owner', 'bot', 'agent_id', '', 'ticket_id', '', 'updated_at', ARGV[3])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'type', 'ticket_returned', 'ticket_id', ARGV[1],
@@ -207,8 +210,9 @@ class TicketService:
         if ticket is None:
             return HandOverOutcome.not_found, ""
         keys = [_ticket_key(ticket_id), conversation_key(ticket.ticket.conversation_id), redis_keys.TICKET_EVENTS,
-                _held_key(agent_id)]
-        outcome, detail = await self._return(keys=keys, args=[ticket_id, agent_id, repr(self._clock()), note, EVENTS_MAX_LEN])
+                _held_key(agent_id), redis_keys.TICKET_NOTES.format(ticket_id=ticket_id)]
+        args = [ticket_id, agent_id, repr(self._clock()), note, EVENTS_MAX_LEN, self._settings.conversation_retention_seconds]
+        outcome, detail = await self._return(keys=keys, args=args)
         return HandOverOutcome(_text(outcome)), _text(detail)
 
     async def transfer(self, ticket_id: str, from_agent_id: str, to_agent_id: str) -> Tuple[HandOverOutcome, str]:
