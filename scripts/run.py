@@ -65,6 +65,7 @@ def endpoint_environment(redis_url: str, settings: RunSettings) -> Dict[str, str
         "HANDOFF_URL": settings.handoff_url,
         "RASA_URL": settings.rasa_url,  # where the handoff service's gateway finds Rasa
         "TICKET_LOCK_LIFETIME": str(settings.rasa_ticket_lock_seconds),
+        "SANIC_HOST": settings.action_host,  # rasa-sdk binds 0.0.0.0 unless told
     }
 
 

@@ -24,6 +24,8 @@ class RunSettings(BaseSettings):
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_port: int = 5055
+    # The action server has no authentication of its own: it listens on this interface only.
+    action_host: str = "127.0.0.1"
     # Handoff service: chat page, agents' console, trainers' page, the shoppers' gateway.
     handoff_port: int = 8000
     # `make run-cluster`: nginx in front of this many instances of each service, on this port.

@@ -275,3 +275,10 @@ def test_an_unreadable_tracker_event_is_logged_without_what_the_shopper_wrote(ca
     assert deserialise_events([old_style]) == []
     logged = " ".join(record.getMessage() for record in caplog.records)
     assert "'topic' event" in logged and PHONE not in logged and "文三路" not in logged
+
+
+def test_the_action_server_listens_on_loopback_only():
+    from scripts.run import endpoint_environment
+    from scripts.settings import RunSettings
+
+    assert endpoint_environment("redis://127.0.0.1:6379/0", RunSettings())["SANIC_HOST"] == "127.0.0.1"
