@@ -40,6 +40,9 @@ class HandoffSettings(BaseSettings):
     shopper_token_ttl_seconds: int = 2 * 60 * 60
     # The Rasa server the gateway sends shoppers' messages to (REST channel, HTTP API token).
     rasa_url: str = "http://127.0.0.1:5005"
+    # Every Rasa server when several serve behind a balancer (JSON list; `make run-cluster` sets
+    # it): a model going live is loaded into each. Empty: only rasa_url.
+    rasa_instance_urls: List[str] = []
     rasa_token: Optional[SecretStr] = None
     rasa_timeout_seconds: float = 10.0
     # Anger that hands off from the gateway besides the scorer's own "angry": this many shopper

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import shutil
 import signal
 import sys
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Dict, Iterator, List, Optional
+
+import httpx
 
 from bot.fingerprint import model_path
 from handoff.settings import get_settings as handoff_settings
@@ -107,6 +110,11 @@ def cluster_services(settings: RunSettings, ports: ClusterPorts, model: Path, to
     return services
 
 
+def instances_environment(ports: ClusterPorts) -> Dict[str, str]:
+    """What the gateways must know of each Rasa server: a model going live is loaded into every one."""
+    return {"RASA_INSTANCE_URLS": json.dumps([f"http://127.0.0.1:{port}" for port in ports.instances["rasa"]])}
+
+
 def front_settings(settings: RunSettings, ports: ClusterPorts) -> RunSettings:
     """What every instance is told about the others: the balanced addresses, never an instance's own."""
     return settings.copy(update={"handoff_port": ports.front, "rasa_port": ports.rasa, "action_port": ports.actions})
@@ -121,7 +129,7 @@ def running_cluster(
     their output to `workdir`/logs/<name>.log."""
     ports = ClusterPorts.allocate(instances)
     settings = front_settings(RunSettings(redis_url=redis_url), ports)
-    env, orders = stack_environment(settings, redis_url, workdir, extra_env)
+    env, orders = stack_environment(settings, redis_url, workdir, {**instances_environment(ports), **(extra_env or {})})
     run_dir = workdir / "nginx"
     run_dir.mkdir(parents=True, exist_ok=True)
     assistant = Assistant(settings.rasa_url, settings.handoff_url, orders, env=env, log_dir=workdir / "logs")
@@ -169,6 +177,27 @@ Shouhou is running as a cluster: nginx in front of {instances} gateways, {instan
     )
 
 
+def sibling_model(assistant: Assistant, name: str) -> Optional[str]:
+    """The model file another running Rasa server serves now (GET /status), if one answers."""
+    for other, service in assistant.services.items():
+        if other.startswith("rasa-") and other != name and service.process and service.process.poll() is None:
+            try:
+                status = httpx.get(service.health_url + "status", params={"token": assistant.token}, timeout=5)
+                return status.json()["model_file"] if status.status_code == 200 else None
+            except (httpx.HTTPError, ValueError, KeyError):
+                continue
+    return None
+
+
+def current_model(command: List[str]) -> str:
+    return command[command.index("--model") + 1]
+
+
+def with_model(command: List[str], model: str) -> List[str]:
+    at = command.index("--model") + 1
+    return [*command[:at], str(model), *command[at + 1 :]]
+
+
 def supervise(assistant: Assistant) -> int:
     """Restart an instance that died, as an orchestrator would; nginx dying ends the cluster."""
     while True:
@@ -180,6 +209,8 @@ def supervise(assistant: Assistant) -> int:
                 print(f"error: nginx stopped (exit {service.process.returncode}); stopping the cluster", file=sys.stderr)
                 return 1
             print(f"{name} exited (code {service.process.returncode}); starting it again", file=sys.stderr, flush=True)
+            if name.startswith("rasa-"):  # with the model its siblings serve (a trainer may have put one live)
+                service.command = with_model(service.command, sibling_model(assistant, name) or current_model(service.command))
             assistant.start(name)
 
 
@@ -198,10 +229,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     redis_url = resolve_redis_url(settings)
     ports = ClusterPorts.allocate(instances, front=settings.cluster_port)
     front = front_settings(settings.copy(update={"redis_url": redis_url}), ports)
-    env = rasa_cli.environment({**endpoint_environment(redis_url, front), "RASA_TOKEN": rasa_token(settings)})
+    env = rasa_cli.environment(
+        {**endpoint_environment(redis_url, front), **instances_environment(ports), "RASA_TOKEN": rasa_token(settings)}
+    )
     run_dir = settings.var_dir / "cluster"
     run_dir.mkdir(parents=True, exist_ok=True)
-    assistant = Assistant(front.rasa_url, front.handoff_url, {}, env=env, quiet=False)
+    assistant = Assistant(front.rasa_url, front.handoff_url, {}, env=env, token=rasa_token(settings), quiet=False)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop_all below, as on Ctrl-C
     for service in cluster_services(front, ports, model, rasa_token(settings), run_dir):
         assistant.services[service.name] = service

@@ -66,6 +66,9 @@ def endpoint_environment(redis_url: str, settings: RunSettings) -> Dict[str, str
         "RASA_URL": settings.rasa_url,  # where the handoff service's gateway finds Rasa
         "TICKET_LOCK_LIFETIME": str(settings.rasa_ticket_lock_seconds),
         "SANIC_HOST": settings.action_host,  # rasa-sdk binds 0.0.0.0 unless told
+        # One worker per Rasa (and action) process: scale by processes behind the balancer, never
+        # by workers racing on one conversation inside a process (docs/deploy.md).
+        "SANIC_WORKERS": "1",
     }
 
 

@@ -10,6 +10,7 @@ conversation exactly once, in the order it was sent, and answered (or with the a
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -20,12 +21,13 @@ import pytest
 import redis
 
 from bench.chat_socket import PageShopper, Sent
-from handoff.agents import AgentStore
+from handoff.agents import AgentStore, Role
 from handoff.settings import DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_shopper_token
 from scripts.cluster import FAIL_SECONDS, running_cluster
 from scripts.embedded_redis import ensure_embedded_redis
 from scripts.stack import TOKEN, Assistant, free_port
+from trainer.versions import record_live, record_version
 
 pytestmark = [pytest.mark.faults, pytest.mark.server]
 
@@ -60,10 +62,26 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="module")
-def cluster(trained_model, redis_server, tmp_path_factory) -> Iterator[Assistant]:
-    with running_cluster(trained_model, redis_server.url, tmp_path_factory.mktemp("faults")) as stack:
-        asyncio.run(AgentStore(redis.asyncio.Redis.from_url(redis_server.url)).create("kefu.faults", "客服小故", AGENT_PASSWORD))
+def models_dir(tmp_path_factory) -> Path:
+    """The trainers' models folder of the cluster (versions.json, candidates)."""
+    return tmp_path_factory.mktemp("faults-models")
+
+
+@pytest.fixture(scope="module")
+def cluster(trained_model, redis_server, models_dir, tmp_path_factory) -> Iterator[Assistant]:
+    extra = {"TRAINER_MODELS_DIR": str(models_dir)}
+    with running_cluster(trained_model, redis_server.url, tmp_path_factory.mktemp("faults"), extra_env=extra) as stack:
+        asyncio.run(create_accounts(redis_server.url))
         yield stack
+
+
+async def create_accounts(redis_url: str) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await AgentStore(client).create("kefu.faults", "客服小故", AGENT_PASSWORD)
+        await AgentStore(client).create("xunlian.faults", "训练师小故", AGENT_PASSWORD, role=Role.trainer)
+    finally:
+        await client.close()
 
 
 def shopper(stack: Assistant, name: str, shopper_id: Optional[str] = None) -> PageShopper:
@@ -305,3 +323,19 @@ async def assert_rasa_took_them_one_at_a_time(rasa: httpx.AsyncClient, person: P
             assert previous is None or previous.get("name") == "action_listen", f"{person.name}: turns overlapped"
         if event.get("event") == "action":
             previous = event
+
+
+def test_a_model_put_live_is_loaded_into_every_rasa_server(cluster, models_dir, trained_model):
+    """The trainers' 上线 goes through the balancer, which would reach one Rasa server only."""
+    earlier = models_dir / "shouhou-earlier-version.tar.gz"  # a version that was live before (a roll back)
+    shutil.copy(trained_model, earlier)
+    record_version(models_dir, earlier, {})
+    record_live(models_dir, earlier.name, "xunlian.faults")
+    with httpx.Client(base_url=cluster.handoff_url, timeout=120) as http:
+        session = http.post("/api/agent/session", json={"agent_id": "xunlian.faults", "password": AGENT_PASSWORD})
+        http.headers["Authorization"] = f"Bearer {session.json()['session']}"
+        reply = http.post(f"/api/trainer/models/{earlier.name}/activate", json={"confirm": True})
+    assert reply.status_code == 200, reply.text
+    for name in ("rasa-1", "rasa-2"):
+        status = httpx.get(cluster.services[name].health_url + "status", params={"token": TOKEN}, timeout=30).json()
+        assert Path(status["model_file"]).name == earlier.name, f"{name} serves {status['model_file']}"

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from handoff import redis_keys
 from handoff.deps import CurrentTrainer, RasaDep, RedisDep, SettingsDep
 from handoff.errors import api_error
-from handoff.rasa_client import RasaUnavailable
+from handoff.rasa_client import RasaClient, RasaUnavailable
 from handoff.settings import PROJECT_ROOT, HandoffSettings
 from trainer.versions import model_path_of, read_versions, record_live, report_dir
 
@@ -95,9 +95,19 @@ class ActivateIn(BaseModel):
     confirm: bool = False  # the trainer confirmed in the page
 
 
+async def load_everywhere(settings: HandoffSettings, model_file: str) -> None:
+    """Into every Rasa server (a balancer would pick one): going live again repeats it on all."""
+    for url in settings.rasa_instance_urls or [settings.rasa_url]:
+        client = RasaClient(url, settings.rasa_token.get_secret_value() if settings.rasa_token else None)
+        try:
+            await client.replace_model(model_file)
+        finally:
+            await client.aclose()
+
+
 @router.post("/api/trainer/models/{model}/activate")
 async def activate(
-    model: str, body: ActivateIn, trainer: CurrentTrainer, redis: RedisDep, rasa: RasaDep, settings: SettingsDep
+    model: str, body: ActivateIn, trainer: CurrentTrainer, redis: RedisDep, settings: SettingsDep
 ) -> Dict:
     if not body.confirm:
         raise api_error(422, "confirm_required", "请确认后再上线")
@@ -112,7 +122,7 @@ async def activate(
         if not comparison.get("may_go_live"):
             raise api_error(409, "regressed", "新模型有退步，不能上线：" + "；".join(comparison.get("regressions") or []))
     try:
-        await rasa.replace_model(str(path))
+        await load_everywhere(settings, str(path))
     except RasaUnavailable as error:
         raise api_error(503, "bot_unavailable", "线上机器人暂时无法加载新模型，请稍后重试") from error
     record_live(settings.trainer_models_dir, path.name, trainer.agent_id)
