@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -60,7 +61,7 @@ class JobRecord:
     def start(self) -> None:
         self._redis.delete(self._key)
         self._redis.hset(self._key, mapping={
-            "status": "running", "step": "", "log": "[]", "started_at": time.time(), "pid": os.getpid(),
+            "status": "running", "step": "", "log": "[]", "started_at": time.time(), "pid": os.getpid(), "host": socket.gethostname(),
         })
 
     def step(self, name: str, line: str) -> None:

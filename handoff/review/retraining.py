@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -140,10 +141,13 @@ async def report_file(model: str, file_name: str, trainer: CurrentTrainer, setti
 
 
 async def _forget_a_dead_job(redis: RedisDep) -> None:
-    """A job process that died (killed, the machine restarted) leaves its lock: free it."""
-    pid = await redis.hget(redis_keys.RETRAIN_JOB, "pid")
-    status = await redis.hget(redis_keys.RETRAIN_JOB, "status")
-    if pid is None or _text(status or b"") != "running" or _alive(int(pid)):
+    """A job process that died (killed, the machine restarted) leaves its lock: free it. Only the
+    machine that runs the job can tell (another instance's pids are not ours); elsewhere the
+    lock's own expiry frees it."""
+    pid, status, host = await redis.hmget(redis_keys.RETRAIN_JOB, "pid", "status", "host")
+    if pid is None or _text(status or b"") != "running" or _text(host or b"") != socket.gethostname():
+        return
+    if _alive(int(pid)):
         return
     await redis.hset(redis_keys.RETRAIN_JOB, mapping={"status": "failed", "error": "训练进程意外退出"})
     await redis.delete(redis_keys.RETRAIN_LOCK)
