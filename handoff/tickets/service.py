@@ -47,6 +47,7 @@ redis.call('HSET', KEYS[2], 'conversation_id', ARGV[5], 'status', 'waiting', 'pr
   'created_at', ARGV[3], 'agent_id', '', 'ticket', ARGV[4])
 redis.call('ZADD', KEYS[3], string.format('%d%012d', tonumber(ARGV[2]), sequence), ARGV[1])
 redis.call('HSET', KEYS[1], 'owner', 'waiting', 'agent_id', '', 'ticket_id', ARGV[1], 'updated_at', ARGV[3])
+redis.call('PERSIST', KEYS[1])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'type', 'ticket_created', 'ticket_id', ARGV[1])
 return {1, ARGV[1], owner}
 """
@@ -70,7 +71,8 @@ return {'won', ARGV[2]}
 
 # Give a claimed ticket back to the bot, by the agent who has it. KEYS: 1 ticket hash, 2 conversation hash,
 # 3 events stream, 4 the agent's held tickets, 5 the ticket's notes. ARGV: 1 ticket id, 2 agent id, 3 now, 4 note,
-# 5 events max length, 6 retention seconds: a finished ticket (transcript, notes) expires that long after it ended.
+# 5 events max length, 6 retention seconds: a finished ticket (transcript, notes) and the conversation's ownership
+# record (the bot answers again) expire that long after it ended.
 # Returns {outcome, the agent who has it (not_yours) or the ticket's status (not_claimed)}.
 RETURN_SCRIPT = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -83,6 +85,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('EXPIRE', KEYS[5], ARGV[6])
 redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('HSET', KEYS[2], 'owner', 'bot', 'agent_id', '', 'ticket_id', '', 'updated_at', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'type', 'ticket_returned', 'ticket_id', ARGV[1],
   'agent_id', ARGV[2])
 return {'done', agent}

@@ -152,8 +152,13 @@ async def test_returning_a_ticket_makes_it_and_its_notes_expire_and_a_later_note
     await notes.add(ticket.ticket_id, "kefu.wang", "客服小王", "顾客要求退款")
     ticket_key = redis_keys.TICKET.format(ticket_id=ticket.ticket_id)
     notes_key = redis_keys.TICKET_NOTES.format(ticket_id=ticket.ticket_id)
+    ownership_key = redis_keys.CONVERSATION.format(conversation_id="conv-1")
     assert await redis.ttl(ticket_key) == -1 and await redis.ttl(notes_key) == -1, "an open ticket never expires"
+    assert await redis.ttl(ownership_key) == -1, "nor does a conversation waiting for or with a person"
     await service.return_to_bot(ticket.ticket_id, "kefu.wang", "已退款")
+    assert RETENTION - 5 <= await redis.ttl(ownership_key) <= RETENTION, "the bot answers again: it expires"
+    await service.enqueue(ticket_in("conv-1"))
+    assert await redis.ttl(ownership_key) == -1, "handed off again: kept while a person is needed"
     assert RETENTION - 5 <= await redis.ttl(ticket_key) <= RETENTION
     assert RETENTION - 5 <= await redis.ttl(notes_key) <= RETENTION
     await redis.delete(notes_key)
