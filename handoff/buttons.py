@@ -35,7 +35,8 @@ def sign_button(secret: str, conversation_id: str, payload: str) -> str:
 
 def verify_button(secret: str, conversation_id: str, token: str) -> str:
     """The payload a valid token carries for this conversation; InvalidButton otherwise."""
-    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
+    # Our tokens are ASCII (base64url and hex); anything else would make base64 and compare_digest raise.
+    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1 or not token.isascii():
         raise InvalidButton("malformed button token")
     encoded, mac = token.split(".")
     try:

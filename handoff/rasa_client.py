@@ -7,6 +7,7 @@ here. One httpx.AsyncClient per RasaClient (created in the service's lifespan).
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
+from urllib.parse import quote
 
 import httpx
 
@@ -14,7 +15,14 @@ CONVERSATION_HEADER = "X-Conversation-Id"  # several Rasa servers: the balancer 
 
 
 def sticky(conversation_id: str) -> Dict[str, str]:
-    return {CONVERSATION_HEADER: conversation_id}
+    # A header value is ASCII: anything else percent-encoded (a shopper id like "张三" made httpx raise).
+    return {CONVERSATION_HEADER: "".join(c if 0x20 < ord(c) < 0x7F else quote(c, safe="") for c in conversation_id)}
+
+
+def _segment(conversation_id: str) -> str:
+    """The id in a URL path: httpx refuses control characters there (httpx.InvalidURL, which is no
+    HTTPError: a 500), and "?" or "#" would end the path; those are percent-encoded."""
+    return "".join(f"%{ord(c):02X}" if ord(c) < 0x20 or c in "\x7f?#" else c for c in conversation_id)
 
 
 class RasaUnavailable(Exception):
@@ -34,7 +42,7 @@ class RasaClient:
     async def execute(self, conversation_id: str, action: str) -> List[Dict[str, Any]]:
         """Run one action in the conversation (HTTP API); what it said to the shopper."""
         reply = await self._json(
-            "POST", f"/conversations/{conversation_id}/execute", json={"name": action}, params=self._params
+            "POST", f"/conversations/{_segment(conversation_id)}/execute", json={"name": action}, params=self._params
         )
         return list(reply.get("messages") or [])
 
@@ -46,11 +54,11 @@ class RasaClient:
         """Append events without a bot prediction (a shopper message while a person answers). Rasa
         answers with the tracker; asking for it without events keeps that answer small."""
         params = {**self._params, "include_events": "NONE"}
-        await self._json("POST", f"/conversations/{conversation_id}/tracker/events", json=events, params=params)
+        await self._json("POST", f"/conversations/{_segment(conversation_id)}/tracker/events", json=events, params=params)
 
     async def tracker(self, conversation_id: str) -> Dict[str, Any]:
         """The conversation's current session (HTTP API)."""
-        return await self._json("GET", f"/conversations/{conversation_id}/tracker", params=self._params)
+        return await self._json("GET", f"/conversations/{_segment(conversation_id)}/tracker", params=self._params)
 
     async def status(self) -> Dict[str, Any]:
         """What Rasa serves now (`model_file`, `model_id`)."""
@@ -63,9 +71,11 @@ class RasaClient:
     async def story(self, conversation_id: str) -> str:
         """The conversation as a Rasa story in YAML (GET /conversations/{id}/story)."""
         try:
-            response = await self._http.get(f"/conversations/{conversation_id}/story", params=self._params)
+            response = await self._http.get(f"/conversations/{_segment(conversation_id)}/story", params=self._params)
         except httpx.HTTPError as error:
             raise RasaUnavailable(f"Rasa at {self._http.base_url} did not answer: {error!r}") from error
+        if response.status_code == 404:  # "Conversation ID not found": nothing to tell, not an outage
+            return ""
         if response.status_code >= 400:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} to the story of {conversation_id}")
         return response.text

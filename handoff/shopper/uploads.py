@@ -103,7 +103,8 @@ def _check_declared_length(request: Request, settings: HandoffSettings) -> None:
 async def _read_files(request: Request, settings: HandoffSettings) -> List[bytes]:
     try:
         form = await request.form(max_files=MAX_FORM_PARTS, max_fields=MAX_FORM_PARTS)
-    except (StarletteHTTPException, MultiPartException) as error:  # a malformed multipart body
+    except (StarletteHTTPException, MultiPartException, ValueError) as error:  # a malformed multipart body
+        # (ValueError: python-multipart's own parse errors, FormParserError, reach us unwrapped)
         raise api_error(400, "bad_form", "上传内容格式不正确，请重新选择图片") from error
     try:
         parts = form.getlist(FORM_FIELD)

@@ -6,6 +6,7 @@ and the handoff service (handoff/tickets/), so the two sides cannot drift. No Fa
 
 from __future__ import annotations
 
+import math
 import re
 from enum import Enum
 from typing import Any, Dict, List, Optional
@@ -58,8 +59,21 @@ def priority_of(reason: HandoffReason, angry: bool) -> int:
     return min(PRIORITY[reason], PRIORITY[HandoffReason.anger]) if angry else PRIORITY[reason]
 
 
+def finite_json(value: Any) -> Any:
+    """NaN and Infinity are no JSON: Python's json reads them, but a ticket holding one could never
+    be sent back (every read of it, and of the queue, would fail)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("NaN and Infinity are not JSON numbers")
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        finite_json(item)
+    return value
+
+
 class TranscriptTurn(BaseModel):
     """One line of the conversation as the agent reads it."""
+
+    class Config:
+        allow_inf_nan = False
 
     speaker: str  # "shopper" | "bot" | "agent"
     text: str
@@ -85,6 +99,13 @@ class TicketIn(BaseModel):
     photo_ids: List[str] = Field(default_factory=list)
     transcript: List[TranscriptTurn] = Field(default_factory=list)
     promises: List[str] = Field(default_factory=list)  # what the bot already told the shopper will happen
+
+    class Config:
+        allow_inf_nan = False
+
+    @validator("slots", "order", "case")
+    def _finite_numbers(cls, value: Any) -> Any:  # noqa: N805
+        return finite_json(value)
 
     @validator("transcript")
     def _bounded_transcript(cls, value: List[TranscriptTurn]) -> List[TranscriptTurn]:  # noqa: N805
