@@ -12,6 +12,7 @@ a token is expired from its `exp` second on.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Optional
 
@@ -20,6 +21,10 @@ import jwt
 from handoff.token_times import ALGORITHM, TokenRefused, decode_hs256, is_int_claim, unix_seconds
 
 GUEST_PREFIX = "guest:"
+# A shopper id is a conversation id in Rasa's URL paths (/conversations/<id>/tracker), which
+# Rasa does not percent-decode: ids outside this set would address another tracker than the
+# one the chat writes, so they are refused (the store's app keeps its ids in it).
+SUBJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}")
 REQUIRED_CLAIMS = ("sub", "iat", "exp")
 # Clocks of the store's app server and ours may differ a little.
 ALLOWED_CLOCK_SKEW_SECONDS = 60
@@ -43,7 +48,7 @@ class InvalidShopperToken(Exception):
 
 
 def issue_shopper_token(shopper_id: str, secret: str, ttl_seconds: int, now: Optional[datetime] = None) -> str:
-    if not shopper_id or shopper_id.startswith(GUEST_PREFIX):
+    if not shopper_id or shopper_id.startswith(GUEST_PREFIX) or not SUBJECT.fullmatch(shopper_id):
         raise ValueError(f"not a shopper id: {shopper_id!r}")
     return _issue(shopper_id, secret, ttl_seconds, now)
 
@@ -104,6 +109,8 @@ def _check_times(claims: dict, now: int) -> None:
     subject, issued_at, expires_at = claims["sub"], claims["iat"], claims["exp"]
     if not isinstance(subject, str) or not subject:
         raise InvalidShopperToken("missing sub: empty subject")
+    if not SUBJECT.fullmatch(subject):
+        raise InvalidShopperToken(f"subject {subject!r} outside {SUBJECT.pattern}")
     if not is_int_claim(issued_at) or not is_int_claim(expires_at):
         raise InvalidShopperToken("malformed token: iat and exp must be integers")
     if now >= expires_at:

@@ -146,3 +146,13 @@ def test_a_naive_time_is_a_programming_error() -> None:
 def test_a_subject_that_is_not_a_string_is_refused() -> None:
     claims = {"sub": 42, "iat": int(ISSUED.timestamp()), "exp": int(ISSUED.timestamp()) + TTL}
     assert refusal(jwt.encode(claims, SECRET, algorithm="HS256")).reason.startswith("malformed")
+
+
+@pytest.mark.parametrize("shopper_id", ["张三", "a b", "a?b", "a/b", "%41", ""])
+def test_a_shopper_id_rasa_paths_cannot_address_is_refused(shopper_id):
+    now = int(ISSUED.timestamp())
+    token = jwt.encode({"sub": shopper_id, "iat": now, "exp": now + TTL}, SECRET, algorithm="HS256")
+    with pytest.raises(InvalidShopperToken):
+        verify_shopper_token(token, SECRET, now=ISSUED)
+    with pytest.raises(ValueError):
+        issue_shopper_token(shopper_id, SECRET, TTL)
