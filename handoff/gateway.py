@@ -282,7 +282,7 @@ class Gateway:
         else:
             tracker, messages = await self._send_to_rasa(conversation_id, text, metadata)
         if not messages:
-            tracker = await self._rasa.tracker(conversation_id)
+            tracker = await self._tracker_soon(conversation_id)
             if not received(tracker, metadata[MESSAGE_ID_KEY]):
                 # Rasa's REST channel answers 200 [] when anything failed inside: not "nothing to say".
                 raise RasaUnavailable("Rasa answered [] and did not record the message")
@@ -290,7 +290,11 @@ class Gateway:
         if owner_now != Owner.bot:  # a rule handed off (a request, a complaint), or it was waiting already
             reply = GatewayReply(messages, owner_now, handed_off=owner == Owner.bot)
         else:
-            tracker = tracker or await self._rasa.tracker(conversation_id)
+            try:
+                tracker = tracker or await self._tracker_soon(conversation_id)
+            except RasaUnavailable as error:  # answered already: deliver it; the next message looks again
+                logger.warning("anger and fallbacks of %s not checked this turn: %s", conversation_id, error)
+                return GatewayReply(messages, Owner.bot)
             reply = await self._maybe_hand_off(conversation_id, tracker, messages)
         await self._review(conversation_id, text, metadata[MESSAGE_ID_KEY], tracker, reply.handed_off)
         return reply
@@ -318,11 +322,23 @@ class Gateway:
         rasa_lock = redis_keys.RASA_LOCK.format(conversation_id=conversation_id)
         while await self._redis.exists(rasa_lock) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        tracker = await self._rasa.tracker(conversation_id)
+        tracker = await self._tracker_soon(conversation_id, deadline)
         if not received(tracker, message_id):
             return None
         logger.warning("message %s of %s was answered by a turn that did not finish; its answers resent", message_id, conversation_id)
         return tracker, bot_replies_after(tracker, message_id)
+
+    async def _tracker_soon(self, conversation_id: str, deadline: Optional[float] = None) -> Dict[str, Any]:
+        """The tracker, asked again (a GET is safe to repeat) until `deadline`, by default one
+        Rasa timeout from now."""
+        deadline = deadline or time.monotonic() + self._settings.rasa_timeout_seconds
+        while True:
+            try:
+                return await self._rasa.tracker(conversation_id)
+            except RasaUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
     async def _maybe_hand_off(
         self, conversation_id: str, tracker: Dict[str, Any], messages: List[Dict[str, Any]]

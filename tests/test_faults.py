@@ -300,8 +300,11 @@ async def test_one_hundred_conversations_each_a_burst_of_twenty_messages_stay_in
             return [await person.say(f"{texts[n % len(texts)]} {chr(0x4E00 + n)}") for n in range(20)]
 
         await asyncio.gather(*(burst(p) for p in people))
-        results = await asyncio.gather(*(p.wait_all_acked(timeout=600) for p in people))
-        assert all(results), f"{results.count(False)} conversations have unacknowledged messages"
+        results = await asyncio.gather(*(p.wait_all_acked(timeout=300) for p in people))
+        unacked = {p.name: [(s.client_id, s.tries, s.errors) for s in p.sent.values() if not s.acked_at]
+                   for p in people if any(not s.acked_at for s in p.sent.values())}
+        connections = {p.name: p.connections for p in people if p.name in unacked}
+        assert all(results), f"unacknowledged: {unacked}; connections {connections}"
         await asyncio.sleep(1)
         for person in people:
             assert_each_message_once_in_order_and_answered(person)
