@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run run-cluster nginx shell test browser retrain eval validate bench bench-conversation bench-handoff seed add-example add-anger compare lint lock clean purge
+.PHONY: help setup train run run-cluster nginx shell test browser retrain eval validate bench bench-conversation bench-handoff bench-load bench-soak seed add-example add-anger compare lint lock clean purge
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -58,6 +58,12 @@ bench-conversation: train ## end-to-end latency through the REST webhook, 1/10/5
 
 bench-handoff: train ## angry shoppers reach agents: ticket visible, agent->shopper delivery, lost/doubled (bench/results/handoff.json)
 	@$(PY) -m scripts.run --redis-only -- $(PY) -m bench.handoff
+
+bench-load: train nginx ## 1 vs 2 instances of each service under simulated shoppers and agents: msg/s, p95, lost/doubled, scaling, profile (bench/results/load.json) [LOAD_ARGS=…]
+	@$(PY) -m scripts.run --redis-only -- $(PY) -m bench.load $(LOAD_ARGS)
+
+bench-soak: train nginx ## 30 min at half the measured capacity: memory of every process (plot), Redis keys and expiry (bench/results/soak.json) [SOAK_ARGS=…]
+	@$(PY) -m scripts.run --redis-only -- $(PY) -m bench.soak $(SOAK_ARGS)
 
 retrain: setup ## validate, train a candidate, compare it with the live model on the dev split [EPOCHS=10] (the trainer page's job; go live in the page)
 	@$(PY) -m scripts.run --redis-only -- $(PY) -m trainer.retrain $(if $(EPOCHS),--epochs $(EPOCHS))
