@@ -232,16 +232,12 @@ class Gateway:
             message_id, resumed = uuid.uuid4().hex, False
             done_mark = None
             if sent.client_id:
-                key = self._client_key(conversation_id, sent.client_id)
-                state = await self._redis.get(key)
-                state = state.decode() if isinstance(state, bytes) else state
+                state = await self._client_state(conversation_id, sent.client_id)
                 if state == CLIENT_DONE:
                     return GatewayReply([], await get_owner(self._redis, conversation_id), duplicate=True)
-                if state and state.startswith(CLIENT_PENDING):  # a turn that died or failed half-way
+                if state.startswith(CLIENT_PENDING):  # a turn that died or failed half-way
                     message_id, resumed = state[len(CLIENT_PENDING) :], True
-                else:
-                    await self._redis.set(key, CLIENT_PENDING + message_id, ex=CLIENT_ID_KEPT_SECONDS)
-                done_mark = (key, CLIENT_DONE, CLIENT_ID_KEPT_SECONDS)
+                done_mark = await self._mark_pending(conversation_id, sent.client_id, message_id)
             metadata = {**metadata, MESSAGE_ID_KEY: message_id}
             reply = await self._handle_turn(conversation_id, for_rasa, metadata, resumed)
             reply.messages = [self._for_page(conversation_id, message) for message in reply.messages]
@@ -249,6 +245,17 @@ class Gateway:
                 conversation_id, [self._shopper_line(shown, sent), *reply.messages], and_set=done_mark
             )
             return reply
+
+    async def _client_state(self, conversation_id: str, client_id: str) -> str:
+        """"" (new), "pending:<message id>" (a turn started it) or "done" (its lines are in the feed)."""
+        state = await self._redis.get(self._client_key(conversation_id, client_id))
+        return (state.decode() if isinstance(state, bytes) else state) or ""
+
+    async def _mark_pending(self, conversation_id: str, client_id: str, message_id: str) -> Tuple[str, str, int]:
+        """Record the id Rasa is given; the "done" mark that goes with the feed lines (one transaction)."""
+        key = self._client_key(conversation_id, client_id)
+        await self._redis.set(key, CLIENT_PENDING + message_id, ex=CLIENT_ID_KEPT_SECONDS)
+        return key, CLIENT_DONE, CLIENT_ID_KEPT_SECONDS
 
     @staticmethod
     def _client_key(conversation_id: str, client_id: str) -> str:
@@ -309,7 +316,9 @@ class Gateway:
         fails the turn (RasaUnavailable)."""
         try:
             return None, await self._rasa.send(conversation_id, text, metadata)
-        except RasaUnavailable:
+        except RasaUnavailable as error:
+            if not error.slow:  # refused or failed: nothing to wait for, the shopper is told at once
+                raise
             recovered = await self._recover(conversation_id, metadata[MESSAGE_ID_KEY])
             if recovered is None:
                 raise
@@ -329,14 +338,14 @@ class Gateway:
         return tracker, bot_replies_after(tracker, message_id)
 
     async def _tracker_soon(self, conversation_id: str, deadline: Optional[float] = None) -> Dict[str, Any]:
-        """The tracker, asked again (a GET is safe to repeat) until `deadline`, by default one
-        Rasa timeout from now."""
+        """The tracker, asked again while Rasa is only slow (a GET is safe to repeat) until
+        `deadline`, by default one Rasa timeout from now; a Rasa that refuses fails at once."""
         deadline = deadline or time.monotonic() + self._settings.rasa_timeout_seconds
         while True:
             try:
                 return await self._rasa.tracker(conversation_id)
-            except RasaUnavailable:
-                if time.monotonic() >= deadline:
+            except RasaUnavailable as error:
+                if not error.slow or time.monotonic() >= deadline:
                     raise
                 await asyncio.sleep(0.2)
 

@@ -26,7 +26,13 @@ def _segment(conversation_id: str) -> str:
 
 
 class RasaUnavailable(Exception):
-    """Rasa did not answer, answered with an error, or sent something that is not JSON."""
+    """Rasa did not answer, answered with an error, or sent something that is not JSON. `slow`:
+    it did not answer in time, so it may still be handling the request (as opposed to refused,
+    unreachable or failed, when it is not)."""
+
+    def __init__(self, message: str, slow: bool = False) -> None:
+        super().__init__(message)
+        self.slow = slow
 
 
 class RasaClient:
@@ -88,7 +94,8 @@ class RasaClient:
         try:
             response = await self._http.request(method, path, params=params, **kwargs)
         except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa at {self._http.base_url} did not answer: {error!r}") from error
+            slow = isinstance(error, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout))
+            raise RasaUnavailable(f"Rasa at {self._http.base_url} did not answer: {error!r}", slow=slow) from error
         if response.status_code >= 400:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} to {method} {path}")
         if response.status_code == 204 or not response.content:
