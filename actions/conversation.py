@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from rasa_sdk import Tracker
 
 from actions.settings import get_settings
-from handoff.shopper_tokens import InvalidShopperToken, verify_shopper_token
+from handoff.shopper_tokens import GUEST_PREFIX, InvalidShopperToken, verify_shopper_token
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +90,14 @@ def shopper_id(tracker: Tracker) -> Optional[str]:
 
 
 def photo_owner(tracker: Tracker) -> str:
-    """The owner the photo store recorded for this shopper's uploads."""
+    """The owner the photo store recorded for this shopper's uploads: the signed-in shopper, or the
+    guest of this conversation ("guest:<conversation>"; behind the gateway a guest's conversation
+    id is that already)."""
     shopper = shopper_id(tracker)
-    return shopper if shopper else f"guest:{tracker.sender_id}"
+    if shopper:
+        return shopper
+    sender = tracker.sender_id or ""
+    return sender if sender.startswith(GUEST_PREFIX) else f"{GUEST_PREFIX}{sender}"
 
 
 def photo_ids_from_metadata(tracker: Tracker) -> Optional[List[str]]:
