@@ -5,7 +5,8 @@
   unacknowledged message is sent again (the gateway handles a client id once);
 - an error frame for a message is what the page shows with a 重发 button: the shopper taps it
   after `retry_seconds`;
-- a dropped socket (an instance killed, Redis restarting) reconnects with backoff.
+- a dropped socket (an instance killed, Redis restarting) reconnects with backoff;
+- a message may carry uploaded photos (their ids) or be a button pressed (its signed token).
 
 Used by the load benchmark (bench/load.py) and the fault-injection tests (tests/test_faults.py).
 """
@@ -19,7 +20,7 @@ import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import websockets
 
@@ -36,6 +37,9 @@ class Sent:
     answered_at: Optional[float] = None  # the first bot or agent line after it
     tries: int = 1
     errors: List[str] = field(default_factory=list)  # the Chinese messages the shopper was shown
+    photo_ids: Tuple[str, ...] = ()
+    button: Optional[str] = None  # the signed token of the button pressed (text is its title)
+    owner: Optional[str] = None  # who had the conversation when the message was acknowledged
 
 
 class PageShopper:
@@ -43,6 +47,7 @@ class PageShopper:
         self.url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws/chat"
         self.token, self.name, self.retry_seconds = token, name, retry_seconds
         self.lines: List[Dict[str, Any]] = []  # every line once, in feed order, with its "id"
+        self.arrived_at: Dict[str, float] = {}  # line id -> when it reached the page (time.monotonic)
         self.sent: "OrderedDict[str, Sent]" = OrderedDict()
         self.owner: Optional[str] = None
         self.conversation_id: Optional[str] = None
@@ -63,32 +68,36 @@ class PageShopper:
         self._task = asyncio.create_task(self._stay_connected())
         await asyncio.wait_for(self._ready.wait(), timeout=60)
 
-    async def say(self, text: str) -> Sent:
-        sent = Sent(f"{self.name}-{next(self._ids)}", text, time.monotonic())
+    async def say(self, text: str, photo_ids: Sequence[str] = (), button: Optional[str] = None) -> Sent:
+        sent = Sent(f"{self.name}-{next(self._ids)}", text, time.monotonic(), photo_ids=tuple(photo_ids), button=button)
         self.sent[sent.client_id] = sent
         await self._transmit(sent)
         return sent
 
+    def button(self, title_part: str) -> Optional[Dict[str, str]]:
+        """The button ({"title", "token"}) of the latest bot line with buttons whose title has `title_part`."""
+        for line in reversed(self.lines):
+            if line.get("from") == "bot" and line.get("buttons"):
+                return next((b for b in line["buttons"] if title_part in b.get("title", "")), None)
+        return None
+
     async def wait_answered(self, sent: Sent, timeout: float = 60) -> bool:
         """Acknowledged and answered (a bot or agent line after it), or handed to a person."""
+        return await self.wait_until(lambda: sent.acked_at and (sent.answered_at or self.owner == "agent"), timeout)
+
+    async def wait_all_acked(self, timeout: float = 120) -> bool:
+        return await self.wait_until(lambda: all(s.acked_at is not None for s in self.sent.values()), timeout)
+
+    async def wait_until(self, condition: Callable[[], Any], timeout: float) -> bool:
+        """Wait for `condition` to hold, checked at each frame (and each second); False at the timeout."""
         deadline = time.monotonic() + timeout
-        while not (sent.acked_at and (sent.answered_at or self.owner == "agent")):
+        while not condition():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 1.0))
-        return True
-
-    async def wait_all_acked(self, timeout: float = 120) -> bool:
-        deadline = time.monotonic() + timeout
-        while any(s.acked_at is None for s in self.sent.values()):
-            if time.monotonic() > deadline:
-                return False
-            self._changed.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=1.0)
         return True
 
     async def close(self) -> None:
@@ -142,7 +151,7 @@ class PageShopper:
         elif kind == "ack":
             sent = self.sent.get(frame.get("client_id") or "")
             if sent is not None and sent.acked_at is None:
-                sent.acked_at = time.monotonic()
+                sent.acked_at, sent.owner = time.monotonic(), frame.get("owner")
         elif kind == "status":
             self.owner = frame.get("owner")
         elif kind == "error":
@@ -154,6 +163,7 @@ class PageShopper:
         if any(seen["id"] == line_id for seen in self.lines[-50:]):
             return  # the page keeps a set of ids; the last ones are enough here
         self._last_id = line_id
+        self.arrived_at[line_id] = time.monotonic()
         self.lines.append({"id": line_id, **line})
         if line.get("from") == "shopper":
             self._answering = self.sent.get(line.get("client_id") or "")
@@ -177,7 +187,11 @@ class PageShopper:
     async def _transmit(self, sent: Sent, again: bool = False) -> None:
         if again:
             sent.tries += 1
-        frame = {"type": "message", "client_id": sent.client_id, "text": sent.text}
+        frame: Dict[str, Any] = {"type": "message", "client_id": sent.client_id, "text": sent.text}
+        if sent.photo_ids:
+            frame["photo_ids"] = list(sent.photo_ids)
+        if sent.button:
+            frame["button"] = sent.button
         if self._socket is not None and self._ready.is_set():
             with contextlib.suppress(websockets.WebSocketException, OSError):
                 await self._socket.send(json.dumps(frame, ensure_ascii=False))

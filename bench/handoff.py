@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import re
 import sys
 import tempfile
@@ -53,16 +52,25 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Set
 
 import httpx
 import redis
 import websockets
-from redis.asyncio import Redis
-from websockets.legacy.client import Connect
 
-from bench.stack_bench import percentiles, redis_and_model, write_results
-from handoff.agents import AgentStore
+from bench.live_service import (
+    HandshakeRefused,
+    cancel_all,
+    connect,
+    create_agent_accounts,
+    first_to_end,
+    frames,
+    happened_within,
+    open_with_hello,
+    send_frame,
+    stream_order,
+)
+from bench.stack_bench import at_least_one, latency, redis_and_model, write_results
 from handoff.settings import DEV_SHOPPER_TOKEN_SECRET
 from handoff.shopper_tokens import issue_guest_token
 from scripts.settings import PROJECT_ROOT
@@ -78,7 +86,6 @@ NUMBER = re.compile(r"#(\d+)\s*$")
 TRIGGER_CLIENT_ID = "angry-first"
 REPLY_CLIENT_ID = "bench-{number}"
 HANDED_OFF = ("waiting", "agent")
-MAX_FRAME_BYTES = 16 * 1024 * 1024  # a queue frame carries every waiting ticket with its transcript
 HTTP_TIMEOUT_SECONDS = 30
 AGENTS_READY_SECONDS = 30  # agents are at their consoles before the shoppers come
 SETTLE_SECONDS = 1.0  # after the last expected line: time for a doubled one to show
@@ -91,12 +98,6 @@ TARGETS = {
     "conversations_out_of_order": 0,
     "misdelivered": 0,
 }
-
-
-def stream_order(line_id: str) -> Tuple[int, int]:
-    """A feed line id ("<ms>-<seq>", a Redis stream id) as something that sorts."""
-    milliseconds, _, sequence = line_id.partition("-")
-    return int(milliseconds), int(sequence or 0)
 
 
 def numbered(line: Dict[str, Any], sender: str) -> Optional[int]:
@@ -244,33 +245,6 @@ class Run:
         except (websockets.WebSocketException, OSError, asyncio.TimeoutError, HandshakeRefused) as error:
             self.error(f"{what}: {type(error).__name__}")
             on_failure()
-
-
-class HandshakeRefused(Exception):
-    """The socket's first answer was not `ready`."""
-
-
-def connect(url: str) -> Connect:
-    return websockets.connect(url, max_size=MAX_FRAME_BYTES, close_timeout=1)
-
-
-async def send_frame(socket: websockets.WebSocketClientProtocol, frame: Dict[str, Any]) -> None:
-    await socket.send(json.dumps(frame, ensure_ascii=False))
-
-
-async def open_with_hello(socket: websockets.WebSocketClientProtocol, hello: Dict[str, Any]) -> None:
-    """Send the hello frame and wait for `ready` (HandshakeRefused on anything else)."""
-    await send_frame(socket, hello)
-    frame = json.loads(await socket.recv())
-    if frame.get("type") != "ready":
-        raise HandshakeRefused(frame.get("code") or frame.get("type"))
-
-
-async def frames(socket: websockets.WebSocketClientProtocol) -> AsyncIterator[Dict[str, Any]]:
-    """The socket's frames as dicts; ConnectionClosed when the service closes it (even cleanly)."""
-    async for raw in socket:
-        yield json.loads(raw)
-    raise websockets.ConnectionClosedOK(None, None)
 
 
 class ShopperChat:
@@ -452,40 +426,9 @@ class AgentConsole:
             conversation.to_shopper.refused(number)
 
 
-async def first_to_end(*jobs: Awaitable[None]) -> None:
-    """Run jobs together until one ends (its error raised); the others are cancelled, also when
-    this is cancelled."""
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            task.result()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def happened_within(event: asyncio.Event, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(event.wait(), max(seconds, 0.0))
-        return True
-    except asyncio.TimeoutError:
-        return False
-
-
-async def create_agent_accounts(redis_url: str, agent_ids: Sequence[str]) -> None:
-    client = Redis.from_url(redis_url)
-    try:
-        for agent_id in agent_ids:
-            await AgentStore(client).create(agent_id, "客服", PASSWORD)
-    finally:
-        await client.close()
-
-
 async def measure(assistant: Assistant, options: argparse.Namespace) -> Dict:
     run = Run(assistant.handoff_url, options.shoppers, options.agents, options.messages)
-    await create_agent_accounts(assistant.env["REDIS_URL"], run.agents)
+    await create_agent_accounts(assistant.env["REDIS_URL"], run.agents, PASSWORD)
     began = time.perf_counter()
     limits = httpx.Limits(max_connections=options.agents + 10)
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, limits=limits) as client:
@@ -497,19 +440,13 @@ async def measure(assistant: Assistant, options: argparse.Namespace) -> Dict:
         finished = await happened_within(run.finished, options.timeout - (time.perf_counter() - began))
         if finished:
             await asyncio.sleep(SETTLE_SECONDS)
-        await stop(jobs)
+        await cancel_all(jobs)
     return figures(run, options, time.perf_counter() - began, timed_out=not finished)
 
 
 def shopper_job(run: Run, name: str, delay: float) -> Awaitable[None]:
     chat = ShopperChat(run, name)
     return run.guarded("chat socket", chat.chat(delay), on_failure=lambda: run.give_up(chat.conversation))
-
-
-async def stop(jobs: Sequence[asyncio.Task]) -> None:
-    for job in jobs:
-        job.cancel()
-    await asyncio.gather(*jobs, return_exceptions=True)
 
 
 def direction_figures(directions: Sequence[Direction], expected: int) -> Dict[str, int]:
@@ -523,11 +460,6 @@ def direction_figures(directions: Sequence[Direction], expected: int) -> Dict[st
         "conversations_out_of_order": sum(d.out_of_order for d in directions),
         "misdelivered": sum(d.misdelivered for d in directions),
     }
-
-
-def latency(values: Sequence[Optional[float]]) -> Dict[str, float]:
-    measured = [value for value in values if value is not None]
-    return {**percentiles(measured), "samples": len(measured)}
 
 
 def joined(lists: Sequence[List[float]]) -> List[float]:
@@ -615,13 +547,6 @@ def table(f: Dict) -> str:
         f"(409s {f['claim_conflicts']}), queue frames {f['queue_frames']}, errors {f['errors']}{': ' + kinds if kinds else ''}",
         f"targets: {'all met' if f['all_met'] else 'missed: ' + ', '.join(k for k, ok in f['met'].items() if not ok)}",
     ])
-
-
-def at_least_one(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return number
 
 
 def main(argv: Sequence[str] = ()) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from bot.fingerprint import model_path
 from scripts.settings import PROJECT_ROOT
@@ -32,6 +33,20 @@ def percentiles(values: Sequence[float]) -> Dict[str, float]:
         return {"p50": value, "p95": value, "p99": value}
     q = statistics.quantiles(values, n=100)
     return {"p50": q[49], "p95": q[94], "p99": q[98]}
+
+
+def latency(values: Sequence[Optional[float]]) -> Dict[str, float]:
+    """Percentiles of the values measured (None: not measured), with how many there were."""
+    measured = [value for value in values if value is not None]
+    return {**percentiles(measured), "samples": len(measured)}
+
+
+def at_least_one(value: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 def write_results(path: Path, results: Dict, model: Path, table: str) -> None:
