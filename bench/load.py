@@ -54,10 +54,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from contextlib import ExitStack
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import AsyncIterator, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlparse, urlunparse
 
 import httpx
@@ -334,10 +334,22 @@ class Setup:
     redis_url: str
 
 
-async def measure_stack(assistant: Assistant, workdir: Path, setup: Setup, instances: int, profile: bool) -> Dict:
+@dataclass
+class Run:
+    """Shoppers arriving at a stack, agents at their consoles, the CPU meter over every process."""
+
+    stage: Stage
+    arrivals: Arrivals
+    meter: CpuMeter
+
+
+@asynccontextmanager
+async def people_at(assistant: Assistant, workdir: Path, setup: Setup, instances: int, agent_prefix: str) -> AsyncIterator[Run]:
+    """Agents signed in and at their consoles, then shoppers arriving (at the rate the caller sets on
+    `arrivals.schedule`); on the way out, the conversations under way are drained and the agents leave."""
     options = setup.options
     orders = StoryOrders(workdir / "shop.db", assistant.orders, setup.scenarios.order_labels())
-    agent_ids = [f"load.agent{index + 1}" for index in range(options.agents)]
+    agent_ids = [f"{agent_prefix}{index + 1}" for index in range(options.agents)]
     await create_agent_accounts(setup.redis_url, agent_ids, AGENT_PASSWORD, AGENT_NAME)
     meter = CpuMeter({name: s.process.pid for name, s in assistant.services.items() if s.process}, setup.redis_url)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
@@ -349,13 +361,21 @@ async def measure_stack(assistant: Assistant, workdir: Path, setup: Setup, insta
         arrivals = Arrivals(stage, instances, setup.scenarios.mean_messages(options.angry_share, options.agent_messages),
                             options.angry_share)
         opening = asyncio.create_task(arrivals.run())
-        windows = await search_capacity(arrivals, stage, meter, options, instances)
+        try:
+            yield Run(stage, arrivals, meter)
+        finally:
+            await drain(arrivals, stage, opening, options)
+            await cancel_all(agent_tasks)
+
+
+async def measure_stack(assistant: Assistant, workdir: Path, setup: Setup, instances: int, profile: bool) -> Dict:
+    options = setup.options
+    async with people_at(assistant, workdir, setup, instances, "load.agent") as run:
+        windows = await search_capacity(run.arrivals, run.stage, run.meter, options, instances)
         profile_window, recordings = None, []
         if profile and options.profile_seconds > 0:
-            profile_window, recordings = await profile_at(arrivals, stage, meter, assistant, options, windows)
-        await drain(arrivals, stage, opening, options)
-        await cancel_all(agent_tasks)
-    shoppers, tally = arrivals.shoppers, stage.tally
+            profile_window, recordings = await profile_at(run.arrivals, run.stage, run.meter, assistant, options, windows)
+    shoppers, tally = run.arrivals.shoppers, run.stage.tally
     feed_figures, in_feed = await check_feeds(setup.redis_url, shoppers)
     steps = [window_figures(shoppers, tally, window, options.p95_bound, in_feed=in_feed) for window in windows]
     result = {"instances": instances, "steps": steps, "capacity": capacity(steps),

@@ -29,39 +29,15 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import urlparse, urlunparse
 
-import httpx
 import psutil
 import redis
 
-from bench.live_service import cancel_all, create_agent_accounts
-from bench.load import (
-    RESULTS as LOAD_RESULTS,
-)
-from bench.load import (
-    Arrivals,
-    Setup,
-    all_ready,
-    check_feeds,
-    drain,
-    hold_at,
-    totals,
-    window_figures,
-)
-from bench.load import (
-    parse_options as load_options,
-)
-from bench.load_people import (
-    AGENT_NAME,
-    AGENT_PASSWORD,
-    HTTP_TIMEOUT_SECONDS,
-    Pace,
-    PhotoBank,
-    SimulatedAgent,
-    Stage,
-    StoryOrders,
-)
+from bench.live_service import cancel_all
+from bench.load import RESULTS as LOAD_RESULTS
+from bench.load import Setup, check_feeds, hold_at, people_at, totals, window_figures
+from bench.load import parse_options as load_options
+from bench.load_people import Pace, PhotoBank
 from bench.load_scenarios import load_scenarios
-from bench.profiling import CpuMeter
 from bench.stack_bench import redis_and_model, write_results
 from scripts.cluster import running_cluster
 from scripts.settings import PROJECT_ROOT
@@ -205,30 +181,18 @@ def half_capacity() -> Optional[float]:
 
 async def soak(assistant: Assistant, workdir: Path, setup: Setup, rate: float, minutes: float, every: float) -> Dict:
     options = setup.options
-    orders = StoryOrders(workdir / "shop.db", assistant.orders, setup.scenarios.order_labels())
-    agent_ids = [f"soak.agent{index + 1}" for index in range(options.agents)]
-    await create_agent_accounts(setup.redis_url, agent_ids, AGENT_PASSWORD, AGENT_NAME)
-    meter = CpuMeter({name: s.process.pid for name, s in assistant.services.items() if s.process}, setup.redis_url)
     samples: List[Sample] = []
     censuses: List[Census] = []
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, limits=limits) as client:
-        stage = Stage(assistant.handoff_url, setup.scenarios, orders, setup.photos, setup.pace, client, options.seed)
-        agents = [SimulatedAgent(stage, agent_id) for agent_id in agent_ids]
-        agent_tasks = [asyncio.create_task(agent.work_shift()) for agent in agents]
-        await all_ready(agents)
-        arrivals = Arrivals(stage, 2, setup.scenarios.mean_messages(options.angry_share, options.agent_messages),
-                            options.angry_share)
-        opening = asyncio.create_task(arrivals.run())
+    async with people_at(assistant, workdir, setup, 2, "soak.agent") as run:
         watching = asyncio.create_task(watch(assistant, setup.redis_url, every, samples, censuses))
-        window = await hold_at(arrivals, meter, "soak", rate, options.ramp, minutes * 60 - options.ramp)
-        await drain(arrivals, stage, opening, options)
-        await cancel_all([watching, *agent_tasks])
-    feed_figures, in_feed = await check_feeds(setup.redis_url, arrivals.shoppers)
+        window = await hold_at(run.arrivals, run.meter, "soak", rate, options.ramp, minutes * 60 - options.ramp)
+    await cancel_all([watching])
+    shoppers, tally = run.arrivals.shoppers, run.stage.tally
+    feed_figures, in_feed = await check_feeds(setup.redis_url, shoppers)
     return {
         "rate": rate, "minutes": minutes,
-        "hold": window_figures(arrivals.shoppers, stage.tally, window, options.p95_bound, in_feed=in_feed),
-        "totals": totals(arrivals.shoppers, stage.tally, feed_figures),
+        "hold": window_figures(shoppers, tally, window, options.p95_bound, in_feed=in_feed),
+        "totals": totals(shoppers, tally, feed_figures),
         "memory_growth_second_half": growth(samples),
         "keys_without_expiry_growing": growing_without_expiry(censuses),
         "last_census": censuses[-1].__dict__ if censuses else {},
