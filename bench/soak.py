@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -54,7 +53,8 @@ MB = 1024 * 1024
 KEPT_WITHOUT_EXPIRY = {"agent", "agents:all", "agents:online", "tickets:waiting", "tickets:sequence", "tickets:events",
                        "canned_replies", "inbox:open", "inbox:daily", "inbox:misunderstood", "agent_tickets",
                        "ticket", "conversation", "ticket_notes", "retrain:job"}
-ID_PART = re.compile(r":[^:]*[0-9a-f]{6,}[^:]*|:(?:u|guest|load)[^:]*")
+# Kinds named by their first two parts (shouhou:tickets:waiting); every other key by its first part.
+TWO_PART_KINDS = ("tickets", "agents", "inbox", "retrain")
 
 
 @dataclass
@@ -73,9 +73,9 @@ class Census:
 
 
 def key_kind(key: str) -> str:
-    """shouhou:feed:load-2x-00017-… -> feed; shouhou:events:<id> -> events (Rasa's tracker)."""
-    kind = ID_PART.sub("", key[len("shouhou:"):] if key.startswith("shouhou:") else key)
-    return kind.split(":{")[0] or key
+    """shouhou:feed:guest:… -> feed; shouhou:events:<id> -> events (Rasa's tracker); shouhou:tickets:waiting -> tickets:waiting."""
+    parts = (key[len("shouhou:"):] if key.startswith("shouhou:") else key).split(":")
+    return ":".join(parts[:2]) if parts[0] in TWO_PART_KINDS and len(parts) > 1 else parts[0]
 
 
 def census(client: redis.Redis, minute: float) -> Census:
