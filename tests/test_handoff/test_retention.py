@@ -468,11 +468,12 @@ async def test_bad_input_exits_2_with_a_clear_message_and_removes_nothing(two_sh
 
 
 def test_make_purge_runs_the_command_with_a_redis_and_passes_the_options():
-    done = subprocess.run(["make", "-n", "purge", "DAYS=7", "DRY_RUN=1"], cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(["make", "--no-print-directory", "-n", "purge", "DAYS=7", "DRY_RUN=1"], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=60)  # also under `make test` (a nested make)
     assert done.returncode == 0, done.stderr
-    assert "-m scripts.run --redis-only -- .venv/bin/python -m handoff.cli purge --older-than=7" in done.stdout
-    assert done.stdout.rstrip().endswith("--dry-run")
-    conversation = subprocess.run(["make", "-n", "purge", "CONVERSATION=guest:a b"], cwd=PROJECT_ROOT,
+    purge = [line for line in done.stdout.splitlines() if "handoff.cli purge" in line]
+    assert "-m scripts.run --redis-only -- .venv/bin/python -m handoff.cli purge --older-than=7" in purge[0]
+    assert purge[0].rstrip().endswith("--dry-run")
+    conversation = subprocess.run(["make", "--no-print-directory", "-n", "purge", "CONVERSATION=guest:a b"], cwd=PROJECT_ROOT,
                                   capture_output=True, text=True, timeout=60)
     assert '--conversation="$CONVERSATION"' in conversation.stdout
