@@ -13,8 +13,7 @@
   or failed in the middle: its id stays "pending" with the id Rasa saw, and the resend looks
   in the tracker for it (after Rasa's own lock is free) before sending it to Rasa again.
 - Every line of the turn goes into the conversation's feed (handoff/feed.py) inside the turn, so
-  the chat page and the console read the shopper's message and its answers in order; a shopper
-  message is handled once per client message id (a resend after a reconnect is not doubled).
+  the chat page and the console read the shopper's message and its answers in order.
 - Buttons reach Rasa as the commands they carry only with a valid signed token (handoff/buttons.py).
 - Anger and a bot that is stuck hand off here, after the bot answered: anger at or above the
   scorer's threshold or rising over the last turns, or two messages in a row the NLU did not
