@@ -16,9 +16,10 @@ The lock is stored in Rasa's own format (TicketLock JSON, each ticket a JSON str
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Text
 
-from rasa.core.lock import TicketLock
+from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
@@ -94,6 +95,13 @@ class AtomicRedisLockStore(RedisLockStore):
             return int(self._issue(keys=[self._key(conversation_id)], args=[conversation_id, time.time(), lock_lifetime]))
         except Exception as error:  # Rasa's contract: a LockError, whatever Redis did
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    async def _acquire_lock(self, conversation_id: Text, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        """Ticket 0 is issued only on a free lock (no unexpired ticket before it, in the same
+        script): it holds the lock at once, without reading the lock back from Redis."""
+        if ticket == 0:
+            return TicketLock(conversation_id, deque([Ticket(0, time.time() + LOCK_LIFETIME)]))
+        return await super()._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
 
     def update_lock(self, conversation_id: Text) -> None:
         """Drop expired tickets (a turn whose process died), atomically."""

@@ -1,5 +1,11 @@
-"""The `rasa` command with this project's one change to the server: a failing tracker store
-fails the turn (bot/strict_tracker_store.py) instead of keeping it in process memory.
+"""The `rasa` command with this project's changes to the server:
+
+- a failing tracker store fails the turn (bot/strict_tracker_store.py) instead of keeping it
+  in process memory;
+- events and action server responses are validated against Rasa's schemas compiled once
+  (bot/event_validation.py) instead of re-checking the schema on every call;
+- the action server is called over kept-alive connections (bot/pooled_endpoints.py), not a
+  new connection per custom action.
 
     python -m bot.rasa_server run --model … --endpoints endpoints.yml …
 
@@ -8,11 +14,13 @@ Same arguments as `rasa`; scripts/run.py starts the Rasa server (and `rasa shell
 
 from __future__ import annotations
 
-from bot import strict_tracker_store
+from bot import event_validation, pooled_endpoints, strict_tracker_store
 
 
 def main() -> None:
     strict_tracker_store.install()
+    event_validation.install()
+    pooled_endpoints.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -184,25 +184,28 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
         await self.stream_events(tracker)
+        seconds = timeout or self.record_exp
         mark = getattr(tracker, STORED_MARK, None)
         if mark and mark[0] == tracker.sender_id:
-            self._append(tracker, start=mark[1], stored_count=mark[2])
+            self._append(tracker, start=mark[1], stored_count=mark[2], expire_seconds=seconds)
         else:
-            self._rewrite(tracker)
-        self._expire(tracker.sender_id, timeout or self.record_exp)
+            self._rewrite(tracker, expire_seconds=seconds)
 
-    def _append(self, tracker: DialogueStateTracker, start: int, stored_count: int) -> None:
+    def _append(self, tracker: DialogueStateTracker, start: int, stored_count: int, expire_seconds: Optional[float]) -> None:
         """Push the events added since the tracker was loaded (or last saved); remember where
-        a new conversation session began."""
+        a new conversation session began; renew the expiry (one round trip to Redis)."""
         new_events = list(tracker.events)[stored_count - start :]
-        if not new_events:
-            return
         sender_id = tracker.sender_id
-        offsets = session_start_offsets(new_events)
         pipe = self.red.pipeline()
+        if not new_events:
+            self._add_expiry(pipe, sender_id, expire_seconds)
+            pipe.execute()
+            return
+        offsets = session_start_offsets(new_events)
         pipe.rpush(self.events_key(sender_id), *[encode(event) for event in new_events])
         if offsets:
             pipe.hset(self.meta_key(sender_id), "session_start", stored_count + offsets[-1])
+        self._add_expiry(pipe, sender_id, expire_seconds)
         length = pipe.execute()[0]
         setattr(tracker, STORED_MARK, (sender_id, start, stored_count + len(new_events)))
         self._extend_cached(sender_id, stored_count, new_events, length, offsets)
@@ -219,9 +222,10 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
         start = stored_count + offsets[-1] if offsets else cached.start
         self._remember(sender_id, CachedSession(cached.rewrites, start, events[start - cached.start :]))
 
-    def _rewrite(self, tracker: DialogueStateTracker) -> None:
+    def _rewrite(self, tracker: DialogueStateTracker, expire_seconds: Optional[float]) -> None:
         """A tracker this store did not load: merge with what is stored (as Rasa does) and
         write the whole list again in one transaction."""
+        given = tracker
         stored = self.red.lrange(self.events_key(tracker.sender_id), 0, -1)
         if stored:
             prior = self.init_tracker(tracker.sender_id)
@@ -235,16 +239,16 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
             pipe.rpush(self.events_key(tracker.sender_id), *[encode(event) for event in events])
         pipe.hset(self.meta_key(tracker.sender_id), "session_start", offsets[-1] if offsets else 0)
         pipe.hincrby(self.meta_key(tracker.sender_id), "rewrites", 1)
+        self._add_expiry(pipe, tracker.sender_id, expire_seconds)
         pipe.execute()
         self.cache.pop(tracker.sender_id, None)
+        if tracker is given:  # a new conversation, written as it is: its next save appends
+            setattr(given, STORED_MARK, (given.sender_id, 0, len(events)))
 
-    def _expire(self, sender_id: Text, seconds: Optional[float]) -> None:
-        if not seconds:
-            return
-        pipe = self.red.pipeline(transaction=False)
-        pipe.expire(self.events_key(sender_id), int(seconds))
-        pipe.expire(self.meta_key(sender_id), int(seconds))
-        pipe.execute()
+    def _add_expiry(self, pipe: Any, sender_id: Text, seconds: Optional[float]) -> None:
+        if seconds:
+            pipe.expire(self.events_key(sender_id), int(seconds))
+            pipe.expire(self.meta_key(sender_id), int(seconds))
 
     async def exists(self, conversation_id: Text) -> bool:
         return bool(self.red.exists(self.events_key(conversation_id)))
