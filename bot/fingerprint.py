@@ -28,7 +28,8 @@ EXCLUDED_DIRS = {"eval", "__pycache__"}
 # Not model inputs: loaded by the Rasa server at run time (its stores and entry point), or this file.
 RUNTIME_ONLY = {
     "bot/tracker_store.py", "bot/strict_tracker_store.py", "bot/lock_store.py", "bot/rasa_server.py", "bot/fingerprint.py",
-    "bot/event_validation.py", "bot/pooled_endpoints.py",
+    "bot/event_validation.py", "bot/pooled_endpoints.py", "bot/incremental_tracker.py",
+    "bot/action_calls.py",
 }
 
 

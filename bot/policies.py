@@ -31,18 +31,11 @@ from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, R
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core import constants
 from rasa.shared.core.domain import Domain, State, SubState
-from rasa.shared.core.events import (
-    ActionExecuted,
-    ActionReverted,
-    ActiveLoop,
-    Event,
-    Restarted,
-    SessionStarted,
-    UserUtteranceReverted,
-)
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import fingerprint
+from bot.applied_events import loop_names, only_adds
 
 CONVERSATIONS_KEPT = 2000
 
@@ -93,6 +86,7 @@ class IncrementalStates:
         progress = self.progress.get(key)
         events = list(tracker.events)
         applied = applied_events(tracker, events, progress)
+        loops = progress.loop_names | loop_names(events[progress.seen :]) if continues(events, progress) else loop_names(events)
         if progress is None or not begins_with(applied, progress.events):
             progress = Progress(replay=tracker.init_copy())
         for event in applied[len(progress.events) :]:
@@ -101,7 +95,7 @@ class IncrementalStates:
             progress.replay.update(event)
         progress.events = applied
         progress.seen, progress.last_seen = len(events), events[-1] if events else None
-        progress.loop_names = loop_names(events)
+        progress.loop_names = loops
         self._remember(key, progress)
         # The current tracker is the last prior tracker; its step is not kept, since the
         # next event decides whether its turn is hidden.
@@ -125,11 +119,10 @@ class IncrementalStates:
             self.progress.popitem(last=False)
 
 
-UNDOING = (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted)
-
-
-def loop_names(events: List[Event]) -> frozenset:
-    return frozenset(event.name for event in events if isinstance(event, ActiveLoop) and event.name)
+def continues(events: List[Event], progress: Optional[Progress]) -> bool:
+    """The conversation is the one `progress` saw, with events appended (the event objects
+    are the same ones turn after turn: bot/tracker_store.py)."""
+    return progress is not None and 0 < progress.seen <= len(events) and events[progress.seen - 1] is progress.last_seen
 
 
 def applied_events(tracker: DialogueStateTracker, events: List[Event], progress: Optional[Progress]) -> List[Event]:
@@ -137,12 +130,9 @@ def applied_events(tracker: DialogueStateTracker, events: List[Event], progress:
     since the last call only add to it: none undoes earlier ones (a restart, a new session,
     a reverted action or utterance), none is a loop's action (Rasa may then drop that loop's
     earlier turns) and no new loop appears."""
-    if progress is not None and progress.seen and len(events) >= progress.seen and events[progress.seen - 1] is progress.last_seen:
-        new = events[progress.seen :]
-        loops = progress.loop_names | loop_names(new)
-        if loops == progress.loop_names and not any(
-            isinstance(e, UNDOING) or (isinstance(e, ActionExecuted) and e.action_name in loops) for e in new
-        ):
+    if continues(events, progress):
+        new = events[progress.seen :]  # type: ignore[union-attr]
+        if only_adds(new, progress.loop_names):
             return progress.events + new
     return tracker.applied_events()
 

@@ -44,6 +44,9 @@ from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
+from bot.applied_events import loop_names, only_adds
+from bot.incremental_tracker import clone
+
 logger = logging.getLogger(__name__)
 
 # Set on a tracker this store loaded: (sender id, list index of its first event, events in Redis).
@@ -91,6 +94,13 @@ def session_start_offsets(events: List[Event]) -> List[int]:
     ]
 
 
+def apply_events(replayed: DialogueStateTracker, new_events: List[Event]) -> None:
+    """Bring a replayed tracker up to date: the events appended and applied, as a replay would."""
+    for event in new_events:
+        replayed.events.append(event)
+        event.apply_to(replayed)
+
+
 def decode(lines: List[Text]) -> List[Event]:
     return deserialise_events(json.loads("[" + ",".join(lines) + "]")) if lines else []
 
@@ -102,6 +112,11 @@ class CachedSession:
     rewrites: int  # the conversation's rewrite count then: a rewrite invalidates every copy
     start: int  # list index of the session's first event
     events: List[Event]
+    # `events` replayed into a tracker (Rasa's `recreate_from_dialogue`) for `domain`, kept
+    # private: a load hands out a clone, brought up to date with the events appended since.
+    replayed: Optional[DialogueStateTracker] = None
+    domain: Any = None
+    loops: frozenset = frozenset()  # the session's loop (form) names, for `only_adds`
 
     @property
     def count(self) -> int:
@@ -149,7 +164,10 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
             start, rewrites = int(start or 0), int(rewrites or 0)
             unchanged_before = rewrites == cached.rewrites and length == cached.count + len(tail)
             if unchanged_before and cached.start <= start <= length:
-                events = (cached.events + decode(tail))[start - cached.start :]
+                new_events = decode(tail)
+                if start == cached.start and self._replay_is_current(cached, new_events):
+                    return self._tracker_from_replayed(sender_id, cached, new_events)
+                events = (cached.events + new_events)[start - cached.start :]
                 return self._tracker(sender_id, rewrites, start, events)
         pipe = self.red.pipeline()
         pipe.hmget(self.meta_key(sender_id), "session_start", "rewrites")
@@ -170,10 +188,24 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
         return tracker  # unmarked: saving it merges and rewrites, as Rasa's store would
 
     def _tracker(self, sender_id: Text, rewrites: int, start: int, events: List[Event]) -> DialogueStateTracker:
-        self._remember(sender_id, CachedSession(rewrites, start, list(events)))
         tracker = self.init_tracker(sender_id)
         tracker.recreate_from_dialogue(Dialogue(sender_id, events))
+        self._remember(sender_id, CachedSession(rewrites, start, list(events), clone(tracker), self.domain, loop_names(events)))
         setattr(tracker, STORED_MARK, (sender_id, start, start + len(events)))
+        return tracker
+
+    def _replay_is_current(self, cached: CachedSession, new_events: List[Event]) -> bool:
+        """The kept replay can be brought up to date by applying the new events after it."""
+        return cached.replayed is not None and cached.domain is self.domain and only_adds(new_events, cached.loops)
+
+    def _tracker_from_replayed(self, sender_id: Text, cached: CachedSession, new_events: List[Event]) -> DialogueStateTracker:
+        """What `_tracker` builds, without replaying the events replayed before: the new events
+        only add to the applied ones, so replaying all equals the kept replay plus these."""
+        apply_events(cached.replayed, new_events)
+        cached.events.extend(new_events)
+        self._remember(sender_id, cached)
+        tracker = clone(cached.replayed)
+        setattr(tracker, STORED_MARK, (sender_id, cached.start, cached.count))
         return tracker
 
     def _remember(self, sender_id: Text, session: CachedSession) -> None:
@@ -217,6 +249,11 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
         cached = self.cache.get(sender_id)
         if cached is None or cached.count != stored_count or length != stored_count + len(new_events):
             self.cache.pop(sender_id, None)
+            return
+        if not offsets and self._replay_is_current(cached, new_events):
+            apply_events(cached.replayed, new_events)
+            cached.events.extend(new_events)
+            self._remember(sender_id, cached)
             return
         events = cached.events + new_events
         start = stored_count + offsets[-1] if offsets else cached.start

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Set, Tuple
 
 import aiohttp
@@ -55,6 +56,19 @@ def test_calls_one_after_another_share_one_connection(pooled):
     answers, peers = asyncio.run(call_many(20, concurrently=False))
     assert [a["responses"][0]["text"] for a in answers] == [f"action_{i}" for i in range(20)]
     assert len(peers) == 1  # Rasa's own session per request connects 20 times
+
+
+def test_bodies_are_the_same_json_as_the_standard_librarys():
+    body = {"tracker": {"events": [{"event": "user", "text": "退款/退货 😊 \"引号\"", "timestamp": 1764470000.123456,
+                                    "parse_data": {"intent": {"confidence": 0.1 + 0.2}}}]}, "n": None, "ok": True}
+    assert json.loads(pooled_endpoints.encode_json(body)) == body
+    assert json.loads(pooled_endpoints.encode_json({"nan": float("nan")}).replace("NaN", "null")) == {"nan": None}
+
+    class Unusual:
+        pass
+
+    with pytest.raises(TypeError):
+        pooled_endpoints.encode_json({"x": Unusual()})  # refused as the standard library refuses it
 
 
 def test_concurrent_calls_each_get_their_own_answer(pooled):

@@ -14,6 +14,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionSt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.tracker_store import ShouhouRedisTrackerStore
+from tests.test_bot.test_incremental_tracker import state, undoing_conversation
 from tests.conftest import PROJECT_ROOT
 
 
@@ -161,3 +162,27 @@ def test_a_cached_copy_is_never_served_after_a_rewrite_or_expiry(store, redis_cl
         "第一版".encode(), "第二版".encode()))
     texts = [e.text for e in run(store.retrieve("shopper-8")).events if isinstance(e, UserUttered)]
     assert texts == ["第二版"]
+
+
+
+def test_conversations_loaded_turn_after_turn_are_in_the_state_a_full_replay_gives(domain, redis_url, redis_client):
+    """Two processes take turns on a conversation that runs a form again, rewinds, reverts,
+    restarts and starts a new session: each load (the kept replay plus the new events, or a
+    replay from the start) is in exactly the state Rasa's replay of the stored session gives."""
+    processes = [ShouhouRedisTrackerStore(domain, **store_kwargs(redis_url)) for _ in range(2)]
+    turns: List[List[Event]] = [[]]
+    for event in undoing_conversation():
+        turns[-1].append(event)
+        if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME:
+            turns.append([])
+    assert len(turns) > 6
+    for number, turn_events in enumerate(turns):
+        store = processes[(number // 2) % 2]  # two turns in one process, then two in the other
+        tracker = run(store.retrieve("shopper-9")) or store.init_tracker("shopper-9")
+        for event in turn_events:
+            tracker.update(event)
+        run(store.save(tracker))
+        fresh = ShouhouRedisTrackerStore(domain, **store_kwargs(redis_url))  # nothing kept: Rasa's replay
+        expected = state(run(fresh.retrieve("shopper-9")), by_identity=False)
+        for each in processes:
+            assert state(run(each.retrieve("shopper-9")), by_identity=False) == expected, number
