@@ -29,7 +29,7 @@ EXCLUDED_DIRS = {"eval", "__pycache__"}
 RUNTIME_ONLY = {
     "bot/tracker_store.py", "bot/strict_tracker_store.py", "bot/lock_store.py", "bot/rasa_server.py", "bot/fingerprint.py",
     "bot/event_validation.py", "bot/pooled_endpoints.py", "bot/incremental_tracker.py",
-    "bot/action_calls.py",
+    "bot/action_calls.py", "bot/graph_runner.py",
 }
 
 

@@ -9,7 +9,9 @@
 - a tracker's applied events and copies are brought up to date with the new events instead
   of walking the whole conversation again (bot/incremental_tracker.py);
 - a custom action call carries the events of the shopper's latest messages, as endpoints.yml
-  says (bot/action_calls.py), not the whole session.
+  says (bot/action_calls.py), not the whole session;
+- the model's graph runs node after node in an order kept per target (bot/graph_runner.py),
+  not through dask's scheduler on every parse and prediction.
 
     python -m bot.rasa_server run --model … --endpoints endpoints.yml …
 
@@ -18,7 +20,7 @@ Same arguments as `rasa`; scripts/run.py starts the Rasa server (and `rasa shell
 
 from __future__ import annotations
 
-from bot import action_calls, event_validation, incremental_tracker, pooled_endpoints, strict_tracker_store
+from bot import action_calls, event_validation, graph_runner, incremental_tracker, pooled_endpoints, strict_tracker_store
 
 
 def main() -> None:
@@ -27,6 +29,7 @@ def main() -> None:
     pooled_endpoints.install()
     incremental_tracker.install()
     action_calls.install()
+    graph_runner.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
