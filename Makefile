@@ -53,7 +53,7 @@ eval: train ## validate data, cross-validate, test on the dev split, write repor
 bench: train ## NLU benchmark vs Rasa's stock pipeline (bench/results/nlu.json)
 	@$(PY) -m bench.nlu
 
-bench-conversation: train ## end-to-end latency through the REST webhook, 1/10/50 conversations (bench/results/conversation.json)
+bench-conversation: train nginx ## end-to-end latency through the REST webhook, 1/10/50 conversations, one instance and two (bench/results/conversation.json)
 	@$(PY) -m scripts.run --redis-only -- $(PY) -m bench.conversation
 
 bench-handoff: train ## angry shoppers reach agents: ticket visible, agent->shopper delivery, lost/doubled (bench/results/handoff.json)

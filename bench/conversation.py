@@ -1,8 +1,10 @@
 """Conversation benchmark: what dialogue, actions and Redis stores cost on top of the NLU.
 
-Starts the whole assistant (scripts/stack.py: handoff service, action server, Rasa server with
-Redis tracker and lock stores, a fresh demo store) and measures, for N concurrent scripted
-after-sales conversations (N = 1, 10, 50):
+Starts the whole assistant with a fresh demo store, as `make run` lays it out (scripts/stack.py:
+one handoff service, action server and Rasa server with Redis tracker and lock stores) and as
+`make run-cluster` does on the same machine (scripts/cluster.py: two of each behind nginx, a
+conversation sticky to one Rasa server), and measures, for N concurrent scripted after-sales
+conversations (N = 1, 10, 50):
 
 - the reply latency of each shopper message through the REST webhook (p50/p95/p99, msg/s),
   with shoppers who all start together and answer at once (saturation), and with shoppers who
@@ -14,7 +16,7 @@ after-sales conversations (N = 1, 10, 50):
 
 Not a test: prints a table and writes bench/results/conversation.json.
 
-    make bench-conversation            # or: python -m bench.conversation [--levels 1 10 50]
+    make bench-conversation     # or: python -m bench.conversation [--levels 1 10 50] [--instances 1 2]
 """
 
 from __future__ import annotations
@@ -27,16 +29,19 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, Iterator, List, Sequence
 
 import httpx
 
-from bench.stack_bench import percentiles, redis_and_model, write_results
+from bench.stack_bench import at_least_one, percentiles, redis_and_model, write_results
+from scripts.cluster import running_cluster
 from scripts.settings import PROJECT_ROOT
 from scripts.stack import Assistant, running_assistant
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "conversation.json"
+LAYOUTS = {"1": "one process of each service (make run)"}
 PHONES = {"caked_milk_powder": "13912870456", "tshirt_l_got_m": "17708463125", "wrong_brand_handbag": "13751029846"}
 OPENERS = {
     "caked_milk_powder": "奶粉打开全是结块，想退款",
@@ -56,8 +61,11 @@ def script(assistant: Assistant, story: str) -> List[str]:
 
 
 async def send(client: httpx.AsyncClient, url: str, body: Dict, timings: List[float]) -> None:
+    """One request, timed. A shopper's message names its conversation in the header the
+    gateway sends, so that nginx in front of several Rasa servers keeps it on one of them."""
+    headers = {"X-Conversation-Id": body["sender"]} if "sender" in body else {}
     began = time.perf_counter()
-    response = await client.post(url, json=body)
+    response = await client.post(url, json=body, headers=headers)
     timings.append((time.perf_counter() - began) * 1000)
     response.raise_for_status()
 
@@ -131,24 +139,27 @@ async def long_conversations(assistant: Assistant, run_id: str) -> Dict[str, flo
 
 
 def table(results: Dict) -> str:
-    lines = ["| concurrent | think s | msgs | webhook p50 / p95 / p99 ms | msg/s | /model/parse p50 / p95 / p99 ms | p95 ratio |",
-             "|---|---|---|---|---|---|---|"]
-    for key, f in results["levels"].items():
-        n, think = key.split("@")
-        lines.append(
-            f"| {n} | {think} | {f['messages']} | {f['webhook_p50']:.0f} / {f['webhook_p95']:.0f} / {f['webhook_p99']:.0f} "
-            f"| {f['webhook_msgs_per_second']:.1f} | {f['parse_p50']:.0f} / {f['parse_p95']:.0f} / {f['parse_p99']:.0f} "
-            f"| {f['p95_ratio_webhook_to_parse']:.1f}× |"
-        )
-    long = results["long"]
-    lines.append(f"\nlong conversations: turn 5 {long['turn_5_ms']:.0f} ms, turn 50 {long['turn_50_ms']:.0f} ms "
-                 f"({long['turn_50_over_turn_5']:.2f}×; target ≤ 1.2×)")
+    lines = []
+    for instances, layout in results["layouts"].items():
+        lines += [f"\n{LAYOUTS.get(instances, instances + ' instances of each service behind nginx')}:",
+                  "| concurrent | think s | msgs | webhook p50 / p95 / p99 ms | msg/s | /model/parse p50 / p95 / p99 ms | p95 ratio |",
+                  "|---|---|---|---|---|---|---|"]
+        for key, f in layout["levels"].items():
+            n, think = key.split("@")
+            lines.append(
+                f"| {n} | {think} | {f['messages']} | {f['webhook_p50']:.0f} / {f['webhook_p95']:.0f} / {f['webhook_p99']:.0f} "
+                f"| {f['webhook_msgs_per_second']:.1f} | {f['parse_p50']:.0f} / {f['parse_p95']:.0f} / {f['parse_p99']:.0f} "
+                f"| {f['p95_ratio_webhook_to_parse']:.1f}× |"
+            )
+        long = layout["long"]
+        lines.append(f"long conversations: turn 5 {long['turn_5_ms']:.0f} ms, turn 50 {long['turn_50_ms']:.0f} ms "
+                     f"({long['turn_50_over_turn_5']:.2f}×; target ≤ 1.2×)")
     return "\n".join(lines)
 
 
 async def measure(assistant: Assistant, levels: Sequence[int], thinks: Sequence[float]) -> Dict:
     run_id = f"bench{int(time.time())}"
-    await level(assistant, 1, f"{run_id}-warmup", 0)
+    await level(assistant, 4, f"{run_id}-warmup", 0)  # a few conversations: every Rasa server warm
     results: Dict = {"levels": {}}
     for think in thinks:
         for n in levels:
@@ -159,6 +170,17 @@ async def measure(assistant: Assistant, levels: Sequence[int], thinks: Sequence[
     return results
 
 
+@contextmanager
+def running_layout(instances: int, model: Path, redis_url: str, workdir: Path) -> Iterator[Assistant]:
+    """`make run`'s layout (one process of each service), or `make run-cluster`'s with N of each."""
+    if instances == 1:
+        with running_assistant(model, redis_url, workdir) as assistant:
+            yield assistant
+    else:
+        with running_cluster(model, redis_url, workdir, instances=instances) as assistant:
+            yield assistant
+
+
 def main(argv: Sequence[str] = ()) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", type=int, nargs="*", default=[1, 10, 50], help="none: long conversations only")
@@ -166,12 +188,20 @@ def main(argv: Sequence[str] = ()) -> int:
     # 2: a shopper reads the reply and types the next one in about two seconds (1–3 s), and
     # shoppers start at different moments, as real ones do.
     parser.add_argument("--think", type=float, nargs="+", default=[0.0, 2.0])
+    # 1: `make run` (one Rasa server, one action server); 2: `make run-cluster` on the same
+    # 2 cores (nginx in front, a Rasa server per core, conversations sticky to one of them).
+    parser.add_argument("--instances", type=at_least_one, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
     redis_url, model = redis_and_model("bench-conversation")
-    with tempfile.TemporaryDirectory() as workdir, running_assistant(model, redis_url, Path(workdir)) as assistant:
-        results = asyncio.run(measure(assistant, args.levels, args.think))
-    if not args.levels and RESULTS.exists():  # a long-conversations-only run keeps the last levels
-        results["levels"] = json.loads(RESULTS.read_text()).get("levels", {})
+    earlier = json.loads(RESULTS.read_text()).get("layouts", {}) if RESULTS.exists() else {}
+    results: Dict = {"layouts": {}}
+    for instances in args.instances:
+        print(f"{LAYOUTS.get(str(instances), f'{instances} instances of each service behind nginx')}:", flush=True)
+        with tempfile.TemporaryDirectory() as workdir, running_layout(instances, model, redis_url, Path(workdir)) as assistant:
+            layout = asyncio.run(measure(assistant, args.levels, args.think))
+        if not args.levels:  # a long-conversations-only run keeps the last levels
+            layout["levels"] = earlier.get(str(instances), {}).get("levels", {})
+        results["layouts"][str(instances)] = layout
     write_results(RESULTS, results, model, table(results))
     return 0
 
