@@ -59,13 +59,16 @@ class ConversationTurns:
             key = redis_keys.CONVERSATION_TURN.format(conversation_id=conversation_id)
             token = uuid.uuid4().hex
             await self._acquire(key, token)
-            renewing = asyncio.create_task(self._keep_renewing(key, token))
+            done = asyncio.Event()
+            renewing = asyncio.create_task(self._keep_renewing(key, token, done))
             try:
                 yield
             finally:
-                renewing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewing
+                # Told to stop, not cancelled: redis-py can swallow a cancellation that arrives
+                # while it checks a pooled connection (async_timeout(0)), and a renewer that
+                # missed it kept the lease, and the conversation, forever.
+                done.set()
+                await renewing
                 await self._release(keys=[key], args=[token])
 
     async def _acquire(self, key: str, token: str) -> None:
@@ -75,9 +78,13 @@ class ConversationTurns:
                 raise TurnTimeout(f"{key} stayed busy for {self._wait_seconds} s")
             await asyncio.sleep(POLL_SECONDS)
 
-    async def _keep_renewing(self, key: str, token: str) -> None:
-        while True:
-            await asyncio.sleep(self._lease_ms / 3000)
+    async def _keep_renewing(self, key: str, token: str, done: asyncio.Event) -> None:
+        """Extend the lease every third of it until the turn is done."""
+        while not done.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), self._lease_ms / 3000)
+            if done.is_set():
+                return
             with contextlib.suppress(Exception):  # a missed renewal only shortens the lease
                 await self._renew(keys=[key], args=[token, self._lease_ms])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Iterator
 
 import pytest
@@ -142,6 +143,35 @@ async def test_a_turn_held_by_an_instance_that_died_frees_itself_after_its_lease
         async with blocker.turn("b"):
             async with ConversationTurns(other_redis, wait_seconds=0.2).turn("b"):
                 pass
+
+
+async def test_a_turn_ends_and_frees_the_conversation_while_its_lease_is_being_renewed(redis):
+    """redis-py swallows a cancellation that arrives while it checks a pooled connection
+    (async_timeout(0)); a turn ending during a renewal must still stop renewing and free the
+    conversation (the lease was kept alive for ever, and the shopper's next messages waited)."""
+    turns = ConversationTurns(redis, lease_seconds=0.3)
+    renewing, real_renew = asyncio.Event(), turns._renew
+
+    async def renew_that_swallows_a_cancellation(**kwargs):
+        renewing.set()
+        try:
+            await asyncio.sleep(0.2)  # the turn ends now, in the middle of the renewal
+        except asyncio.CancelledError:
+            pass  # what async_timeout(0) does to a cancellation inside redis-py
+        return await real_renew(**kwargs)
+
+    turns._renew = renew_that_swallows_a_cancellation
+
+    async def one_turn() -> None:
+        async with turns.turn("a"):
+            await renewing.wait()
+
+    started = time.monotonic()
+    await asyncio.wait_for(one_turn(), timeout=5)
+    assert time.monotonic() - started < 2  # the turn ends with the renewal (it never did)
+    assert await redis.get("shouhou:turn:a") is None  # and frees the conversation
+    async with ConversationTurns(redis, wait_seconds=0.5).turn("a"):  # the next message gets its turn
+        pass
 
 
 def test_a_message_counts_as_received_only_when_the_tracker_holds_it():
