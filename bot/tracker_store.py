@@ -15,6 +15,9 @@ for the 49 before it (bench/conversation.py). Here:
 - each process keeps the decoded latest session of recent conversations and, on the next
   load, fetches and decodes only the events appended since (by any process), checked in one
   Redis transaction: a turn no longer pays for decoding the turns before it;
+- with it, the tracker replayed from those events: when the new events only add to the
+  applied ones (bot/applied_events.py), a load applies them to a clone of the kept replay
+  instead of replaying the whole session (bot/incremental_tracker.py);
 - both keys expire `record_exp` seconds after the last turn (the retention setting);
 - event types are resolved through a table built once (Rasa walks every `Event` subclass
   for every event: 28 % of the Rasa server's CPU on long conversations, py-spy).
@@ -92,13 +95,6 @@ def session_start_offsets(events: List[Event]) -> List[int]:
         for index, event in enumerate(events)
         if isinstance(event, ActionExecuted) and event.action_name == ACTION_SESSION_START_NAME
     ]
-
-
-def apply_events(replayed: DialogueStateTracker, new_events: List[Event]) -> None:
-    """Bring a replayed tracker up to date: the events appended and applied, as a replay would."""
-    for event in new_events:
-        replayed.events.append(event)
-        event.apply_to(replayed)
 
 
 def decode(lines: List[Text]) -> List[Event]:
@@ -201,12 +197,18 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
     def _tracker_from_replayed(self, sender_id: Text, cached: CachedSession, new_events: List[Event]) -> DialogueStateTracker:
         """What `_tracker` builds, without replaying the events replayed before: the new events
         only add to the applied ones, so replaying all equals the kept replay plus these."""
-        apply_events(cached.replayed, new_events)
-        cached.events.extend(new_events)
-        self._remember(sender_id, cached)
+        self._bring_up_to_date(sender_id, cached, new_events)
         tracker = clone(cached.replayed)
         setattr(tracker, STORED_MARK, (sender_id, cached.start, cached.count))
         return tracker
+
+    def _bring_up_to_date(self, sender_id: Text, cached: CachedSession, new_events: List[Event]) -> None:
+        """The kept session and its replay, with the new events appended (and applied)."""
+        for event in new_events:
+            cached.replayed.events.append(event)  # type: ignore[union-attr]
+            event.apply_to(cached.replayed)
+        cached.events.extend(new_events)
+        self._remember(sender_id, cached)
 
     def _remember(self, sender_id: Text, session: CachedSession) -> None:
         self.cache[sender_id] = session
@@ -251,9 +253,7 @@ class ShouhouRedisTrackerStore(RedisTrackerStore):
             self.cache.pop(sender_id, None)
             return
         if not offsets and self._replay_is_current(cached, new_events):
-            apply_events(cached.replayed, new_events)
-            cached.events.extend(new_events)
-            self._remember(sender_id, cached)
+            self._bring_up_to_date(sender_id, cached, new_events)
             return
         events = cached.events + new_events
         start = stored_count + offsets[-1] if offsets else cached.start
