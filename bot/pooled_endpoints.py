@@ -41,7 +41,8 @@ def encode_json(value: Any) -> str:
         return json.dumps(value)
 
 
-_sessions: Dict[Tuple[int, Hashable], aiohttp.ClientSession] = {}
+# (event loop id, endpoint identity) -> (that loop, its session)
+_sessions: Dict[Tuple[int, Hashable], Tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
 
 
 class BorrowedSession:
@@ -66,25 +67,25 @@ def endpoint_identity(endpoint: EndpointConfig) -> Hashable:
 def shared_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
     key = (id(loop), endpoint_identity(endpoint))
-    session = _sessions.get(key)
-    if session is None or session.closed or session.loop is not loop:
+    owner, session = _sessions.get(key, (None, None))
+    if session is None or session.closed or owner is not loop:
         auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"]) if endpoint.basic_auth else None
         session = aiohttp.ClientSession(
             headers=endpoint.headers,
             auth=auth,
             timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),  # no cap, as before
             json_serialize=encode_json,
         )
-        _sessions[key] = session
+        _sessions[key] = (loop, session)
     return session
 
 
 async def close_sessions() -> None:
     """Close this event loop's sessions (the server stopping)."""
     loop = asyncio.get_running_loop()
-    for key, session in list(_sessions.items()):
-        if session.loop is loop:
+    for key, (owner, session) in list(_sessions.items()):
+        if owner is loop:
             del _sessions[key]
             await session.close()
 
