@@ -38,6 +38,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.applied_events import loop_names, only_adds
+from bot.policies import begins_with
 
 CONVERSATIONS_KEPT = 2000
 APPLIED_MEMO = "_shouhou_applied"
@@ -132,10 +133,6 @@ def slots_signature(tracker: DialogueStateTracker) -> Hashable:
     return tracker._max_event_history, tuple(
         (name, type(slot), repr(slot.initial_value)) for name, slot in tracker.slots.items()
     )
-
-
-def begins_with(events: List[Event], prefix: List[Event]) -> bool:
-    return len(events) >= len(prefix) and all(a is b for a, b in zip(events, prefix))
 
 
 copies = IncrementalCopies()

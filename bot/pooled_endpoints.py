@@ -27,8 +27,8 @@ import json
 from typing import Any, Dict, Hashable, Tuple
 
 import aiohttp
-import ujson
 import rasa.core.run
+import ujson
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
 KEEPALIVE_SECONDS = 3.0

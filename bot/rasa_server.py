@@ -20,7 +20,14 @@ Same arguments as `rasa`; scripts/run.py starts the Rasa server (and `rasa shell
 
 from __future__ import annotations
 
-from bot import action_calls, event_validation, graph_runner, incremental_tracker, pooled_endpoints, strict_tracker_store
+from bot import (
+    action_calls,
+    event_validation,
+    graph_runner,
+    incremental_tracker,
+    pooled_endpoints,
+    strict_tracker_store,
+)
 
 
 def main() -> None:

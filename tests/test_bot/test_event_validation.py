@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
     ActiveLoop,
     AgentUttered,
     AllSlotsReset,
@@ -26,10 +28,8 @@ from rasa.shared.core.events import (
     Restarted,
     SessionStarted,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
-    ActionReverted,
-    ActionExecutionRejected,
+    UserUttered,
 )
 from rasa.shared.utils.schemas.events import EVENT_SCHEMA, EVENTS_SCHEMA
 

@@ -12,12 +12,10 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.importers.importer import TrainingDataImporter
 
 from bot import graph_runner
-from tests.conftest import PROJECT_ROOT
+from tests.test_bot.stories import story_trackers
 
 DASK_RUN = DaskGraphRunner.run
 MESSAGES = [
@@ -49,12 +47,7 @@ def test_parses_are_dasks(agent, monkeypatch):
 @pytest.fixture(scope="module")
 def story_prefixes(agent) -> List[Tuple[str, List[Event]]]:
     """The test stories' events up to each action (generated once: the generator's order varies)."""
-    domain = agent.processor.domain
-    importer = TrainingDataImporter.load_from_dict(
-        domain_path=str(PROJECT_ROOT / "domain.yml"), training_data_paths=[str(PROJECT_ROOT / "tests" / "stories")]
-    )
-    generated = TrainingDataGenerator(importer.get_conversation_tests(), domain, remove_duplicates=False,
-                                      augmentation_factor=0).generate()
+    generated = story_trackers(agent.processor.domain, with_rules=False)
     prefixes = []
     for number, story in enumerate(generated[:20]):
         events = list(story.events)

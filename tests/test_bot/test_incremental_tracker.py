@@ -19,15 +19,14 @@ from rasa.shared.core.events import (
     Restarted,
     SessionStarted,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
+    UserUttered,
 )
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
-from rasa.shared.importers.importer import TrainingDataImporter
 
 from bot.incremental_tracker import IncrementalCopies, applied_events, clone, rasa_applied_events, rasa_copy
 from tests.conftest import PROJECT_ROOT
+from tests.test_bot.stories import story_trackers
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +63,7 @@ def undoing_conversation() -> List[Event]:
 @pytest.fixture(scope="module")
 def conversations(domain) -> List[List[Event]]:
     """Every rule and test story's events, and the undoing conversation."""
-    importer = TrainingDataImporter.load_from_dict(
-        domain_path=str(PROJECT_ROOT / "domain.yml"),
-        training_data_paths=[str(PROJECT_ROOT / "data" / "rules"), str(PROJECT_ROOT / "tests" / "stories")],
-    )
-    graph = importer.get_stories().merge(importer.get_conversation_tests())
-    generated = TrainingDataGenerator(graph, domain, remove_duplicates=False, augmentation_factor=0).generate()
+    generated = story_trackers(domain)
     assert len(generated) > 60
     return [list(tracker.events) for tracker in generated] + [undoing_conversation()]
 

@@ -8,12 +8,11 @@ import pytest
 from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.importers.importer import TrainingDataImporter
 
 from bot.policies import IncrementalStates
 from tests.conftest import PROJECT_ROOT
+from tests.test_bot.stories import story_trackers
 
 RULE_ONLY = {"slots": ["resume_offered"], "loops": ["refund_status_form"]}
 OPTIONS = [(False, False, None), (True, False, None), (False, True, RULE_ONLY), (False, True, None)]
@@ -27,12 +26,7 @@ def domain() -> Domain:
 @pytest.fixture(scope="module")
 def trackers(domain) -> List[DialogueStateTracker]:
     """Every rule (data/rules/) and every test story (tests/stories/) as a tracker."""
-    importer = TrainingDataImporter.load_from_dict(
-        domain_path=str(PROJECT_ROOT / "domain.yml"),
-        training_data_paths=[str(PROJECT_ROOT / "data" / "rules"), str(PROJECT_ROOT / "tests" / "stories")],
-    )
-    graph = importer.get_stories().merge(importer.get_conversation_tests())
-    generated = TrainingDataGenerator(graph, domain, remove_duplicates=False, augmentation_factor=0).generate()
+    generated = story_trackers(domain)
     assert len(generated) > 60
     return generated
 

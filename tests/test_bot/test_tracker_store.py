@@ -14,8 +14,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionSt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.tracker_store import ShouhouRedisTrackerStore
-from tests.test_bot.test_incremental_tracker import state, undoing_conversation
 from tests.conftest import PROJECT_ROOT
+from tests.test_bot.test_incremental_tracker import state, undoing_conversation
 
 
 @pytest.fixture(scope="module")
