@@ -26,7 +26,7 @@ from actions.forms.identity import OrderIdentityValidation
 from actions.forms.photos import check_photos
 from actions.item_matching import item_label, pick_item
 from actions.replies import RESOLUTION_ZH, pick
-from actions.shop.models import Resolution
+from actions.shop.models import Order, Resolution
 
 WRONG_ORDER = re.compile(r"(订单号|单号|订单).{0,4}(错|不对)|(换|是)另一个订单|不是这个订单|不是这单")
 PHOTOS_LATER = re.compile(r"稍后|等会|等一会|晚点|没拍|拍不了|没法拍|没有照片|没照片|没图|回头")
@@ -57,6 +57,15 @@ class ValidateAfterSalesForm(OrderIdentityValidation, FormValidationAction):
             return {}
         dispatcher.utter_message(text="好的，没关系，请把正确的订单号发给我。")
         return {"order_id": None, "item_sku": None, "confirmed": None, "signed_check": None}
+
+    def once_verified(self, tracker: Tracker, order: Order) -> Dict[Text, Any]:
+        """A guest's order is readable only once the phone matches: the item they named before
+        (奶粉结块了) is picked from it then, instead of asking which one it was."""
+        earlier = tracker.get_slot("product")
+        if tracker.get_slot("item_sku") or len(order.items) < 2 or not earlier:
+            return {}
+        item = pick_item(earlier, order.items)
+        return {"item_sku": item.sku, "product": item_label(item)} if item else {}
 
     # --- the item ------------------------------------------------------------------
 

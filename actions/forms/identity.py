@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions.after_sales_plan import MAX_VERIFICATION_FAILURES
 from actions.conversation import shopper_id
 from actions.forms.facts import accessible_order, one_lookup_per_order
+from actions.shop.models import Order
 
 ORDER_ID_PATTERN = re.compile(r"^20\d{14,17}$")
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
@@ -70,7 +71,12 @@ class OrderIdentityValidation:
             return {"phone": phone}  # asked again with the order number first
         if order.phone != phone:
             return self._phone_mismatch(dispatcher, tracker)
-        return {"phone": phone, "verified_order_id": order.order_id, "verification_failures": 0}
+        return {"phone": phone, "verified_order_id": order.order_id, "verification_failures": 0,
+                **self.once_verified(tracker, order)}
+
+    def once_verified(self, tracker: Tracker, order: Order) -> Dict[Text, Any]:
+        """Slots a form fills from the order the moment a guest has proved it (none here)."""
+        return {}
 
     @staticmethod
     def _phone_mismatch(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:

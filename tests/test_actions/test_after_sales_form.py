@@ -78,6 +78,16 @@ async def test_the_right_phone_verifies_the_order_and_the_item_is_asked(store, r
     assert result.slots["requested_slot"] == "item_sku"  # 奶粉 and 米粉 on one order
 
 
+async def test_a_guest_who_named_the_item_first_is_not_asked_which_one_after_the_phone(store, run):
+    order_id = store["caked_milk_powder"]
+    phone = STORY_PHONES["caked_milk_powder"]
+    slots = {"reason": "quality", "order_id": order_id, "product": "奶粉"}  # 奶粉打开全是结块
+    result = await run(ValidateAfterSalesForm(), form_tracker(phone, entities={"phone": phone}, slots=slots))
+    assert result.slots["verified_order_id"] == order_id
+    assert result.slots["item_sku"] == await milk_powder_sku(store)
+    assert result.slots["requested_slot"] == "resolution"  # 奶粉 and 米粉 on one order, and no question
+
+
 def verified(store, label="caked_milk_powder", **slots):
     order_id = store[label]
     return {"reason": "quality", "order_id": order_id, "phone": STORY_PHONES.get(label), "verified_order_id": order_id, **slots}
