@@ -12,6 +12,7 @@ Stream ids are the message ids; the stream expires `retention` seconds after its
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -28,9 +29,13 @@ def feed_key(conversation_id: str) -> str:
     return redis_keys.FEED.format(conversation_id=conversation_id)
 
 
+STREAM_ID = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)  # ASCII digits: "¹".isdigit() is True
+
+
 def valid_stream_id(value: str) -> bool:
-    head, _, tail = value.partition("-")
-    return head.isdigit() and (tail == "" or tail.isdigit())
+    """A Redis stream id ("<ms>" or "<ms>-<seq>", each part a 64-bit unsigned number)."""
+    match = STREAM_ID.fullmatch(value)
+    return match is not None and all(int(part) < 2**64 for part in match.groups() if part is not None)
 
 
 class ConversationFeed:

@@ -192,7 +192,10 @@ def test_with_rasa_down_a_message_gets_a_clear_503(console_client, cases, body):
 
 
 def has_lone_surrogate(value: Any) -> bool:
-    return any(0xD800 <= ord(char) <= 0xDFFF for char in json.dumps(value, ensure_ascii=False))
+    """What the gateway reads back from the escaped JSON still holds a lone surrogate (a high one
+    followed by a low one reads back as one character: "\ud800\udfff" is U+103FF)."""
+    received = json.loads(json.dumps(value))
+    return any(0xD800 <= ord(char) <= 0xDFFF for char in json.dumps(received, ensure_ascii=False))
 
 
 def test_an_agent_session_is_not_a_shopper_token(console_client, cases):

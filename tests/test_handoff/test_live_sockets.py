@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from starlette.websockets import WebSocketDisconnect
 
 from handoff.buttons import InvalidButton, sign_button, verify_button, with_signed_buttons
-from handoff.feed import ConversationFeed
+from handoff.feed import ConversationFeed, valid_stream_id
 from handoff.main import create_app
 from handoff.settings import HandoffSettings
 from handoff.tickets.service import TicketService
@@ -260,3 +260,13 @@ def test_the_pages_come_with_their_security_headers_and_nothing_else_is_served(c
     assert client.get("/static/chat.js").status_code == 200
     for hidden in ("/static/chat.html", "/static/__init__.py", "/static/../settings.py"):
         assert client.get(hidden).status_code == 404, hidden
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [("0", True), ("1764470000000-0", True), ("18446744073709551615-18446744073709551615", True),
+     ("18446744073709551616", False), ("¹", False), ("١٢٣-0", False), ("5-", False), ("-5", False), ("", False),
+     ("1-0-0", False), ("$", False), (" 1-0", False)],
+)
+def test_only_redis_stream_ids_are_taken_as_a_pages_cursor(value, valid):
+    assert valid_stream_id(value) is valid  # anything else made Redis refuse the read: a 503
